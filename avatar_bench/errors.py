@@ -1,0 +1,38 @@
+"""Exception types for expected bad input. Their messages name the record and say what was expected."""
+
+
+class AvatarError(Exception):
+    """Base class of the errors this package raises for bad input (never for bugs)."""
+
+
+class AvatarFormatError(AvatarError):
+    """An AVATAR-COCO annotation file is malformed. ``problems`` lists every problem found."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = list(problems or [])
+        if self.problems:
+            shown = "\n  - ".join(self.problems[:50])
+            more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+            message = f"{message}\n  - {shown}{more}"
+        super().__init__(message)
+
+
+class SubmissionError(AvatarError):
+    """A submission cannot be scored. ``problems`` lists every problem found, each naming its frame."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = list(problems or [])
+        if self.problems:
+            shown = "\n  - ".join(self.problems[:50])
+            more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+            message = f"{message}\n  - {shown}{more}"
+        super().__init__(message)
+
+
+class MissingDependencyError(AvatarError):
+    """An optional dependency is not installed; the message names the pip extra that brings it."""
+
+    def __init__(self, module: str, extra: str):
+        super().__init__(f"this feature needs the '{module}' package: pip install 'avatar-toolkit[{extra}]'")
+        self.module = module
+        self.extra = extra

@@ -1,0 +1,369 @@
+"""AVATAR-COCO: the annotation format of the AVATAR benchmark (DESIGN.md §3).
+
+One JSON file per split, loadable by ``pycocotools.coco.COCO`` as it is, with video-level fields added::
+
+    info:        {version: "1.x", ...}           schema version; readers refuse unknown major versions
+    categories:  [{id, name, supercategory, audio_labels, detector_labels}]
+    videos:      [{id, name, file_name, width, height, fps, duration_s, source, source_label, split}]
+    images:      [{id, video_id, file_name, width, height, frame_index, timestamp_s,
+                   scenario: single|mixed|multi_entity|off_screen, sounding_category_ids}]
+    annotations: [{id, image_id, video_id, track_id, category_id, segmentation: RLE, bbox, area,
+                   iscrowd: 0, sounding, origin: proposal|human, score}]
+
+Unknown keys on any record are kept in its ``extra`` dict and written back unchanged (review provenance,
+generator metadata), so a read/write round trip loses nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+from avatar_bench import rle as rle_utils
+from avatar_bench.errors import AvatarFormatError
+from avatar_bench.io import atomic_write_json
+
+SCHEMA_VERSION = "1.0"
+SUPPORTED_MAJOR = 1
+SCENARIOS = ("single", "mixed", "multi_entity", "off_screen")
+ORIGINS = ("proposal", "human")
+SPLITS = ("train", "val", "test")
+
+
+class _Record:
+    """Shared ``to_dict``/``from_dict`` for the slotted record dataclasses below."""
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "") -> Any:
+        if not isinstance(d, dict):
+            raise AvatarFormatError(f"{where or cls.__name__}: expected an object, got {type(d).__name__}")
+        missing = [k for k in cls.REQUIRED if k not in d]
+        if missing:
+            ident = d.get("id", "?")
+            raise AvatarFormatError(f"{where or cls.__name__} id={ident}: missing required field(s) {missing}")
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {k: v for k, v in d.items() if k in names}
+        extra = {k: v for k, v in d.items() if k not in names}
+        return cls(**known, extra=extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        out.update(self.extra)
+        return out
+
+
+@dataclass(slots=True, kw_only=True)
+class Category(_Record):
+    id: int
+    name: str
+    supercategory: str = ""
+    audio_labels: list[str] = field(default_factory=list)  # VGGSound (or other tagger) labels heard as it
+    detector_labels: list[str] = field(default_factory=list)  # detector class names seen as it
+    extra: dict[str, Any] = field(default_factory=dict)
+    REQUIRED: ClassVar[tuple[str, ...]] = ("id", "name")
+
+
+@dataclass(slots=True, kw_only=True)
+class Video(_Record):
+    id: int
+    name: str  # stable string id, e.g. "004KfU7bgyg_000030"
+    file_name: str = ""
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    duration_s: float = 0.0
+    source: str = ""  # vggsound | local | synth
+    source_label: str = ""  # e.g. the VGGSound class of the clip
+    split: str = "test"
+    extra: dict[str, Any] = field(default_factory=dict)
+    REQUIRED: ClassVar[tuple[str, ...]] = ("id", "name")
+
+
+@dataclass(slots=True, kw_only=True)
+class Image(_Record):
+    id: int
+    video_id: int
+    file_name: str = ""  # frame image, relative to the frames root (AVATAR releases frames as JPEG)
+    width: int
+    height: int
+    frame_index: int
+    timestamp_s: float = 0.0
+    scenario: str
+    sounding_category_ids: list[int] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    REQUIRED: ClassVar[tuple[str, ...]] = ("id", "video_id", "width", "height", "frame_index", "scenario")
+
+
+@dataclass(slots=True, kw_only=True)
+class Annotation(_Record):
+    id: int
+    image_id: int
+    video_id: int
+    category_id: int
+    segmentation: dict[str, Any]
+    track_id: int = -1
+    bbox: list[float] = field(default_factory=list)
+    area: float = 0.0
+    iscrowd: int = 0
+    sounding: bool = False
+    origin: str = "proposal"
+    score: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    REQUIRED: ClassVar[tuple[str, ...]] = ("id", "image_id", "category_id", "segmentation")
+
+
+@dataclass
+class AvatarDataset:
+    """An AVATAR-COCO split in memory, with indexes built lazily."""
+
+    categories: list[Category] = field(default_factory=list)
+    videos: list[Video] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    annotations: list[Annotation] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=lambda: {"version": SCHEMA_VERSION})
+    licenses: list[dict[str, Any]] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ reading / writing
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> AvatarDataset:
+        """Build from a parsed JSON object. Raises :class:`AvatarFormatError` for structural problems."""
+        if not isinstance(d, dict):
+            raise AvatarFormatError(f"{source}: expected a JSON object at the top level, got {type(d).__name__}")
+        check_version(d.get("info"), source)
+        problems: list[str] = []
+        for key in ("categories", "videos", "images", "annotations"):
+            if not isinstance(d.get(key), list):
+                problems.append(f"'{key}': expected a list, got {type(d.get(key)).__name__}")
+        if problems:
+            raise AvatarFormatError(f"{source}: not an AVATAR-COCO file", problems)
+
+        def build(rec_cls, key):
+            out = []
+            for i, item in enumerate(d[key]):
+                try:
+                    out.append(rec_cls.from_dict(item, where=f"{key}[{i}]"))
+                except AvatarFormatError as exc:
+                    problems.append(str(exc))
+                except TypeError as exc:
+                    problems.append(f"{key}[{i}]: {exc}")
+            return out
+
+        ds = cls(
+            categories=build(Category, "categories"),
+            videos=build(Video, "videos"),
+            images=build(Image, "images"),
+            annotations=build(Annotation, "annotations"),
+            info=dict(d.get("info") or {}),
+            licenses=list(d.get("licenses") or []),
+        )
+        if problems:
+            raise AvatarFormatError(f"{source}: {len(problems)} malformed record(s)", problems)
+        return ds
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, validate: bool = True) -> AvatarDataset:
+        """Read and (by default) validate an AVATAR-COCO JSON file."""
+        path = Path(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                raw = json.load(fh)
+        except FileNotFoundError:
+            raise AvatarFormatError(f"{path}: annotation file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise AvatarFormatError(f"{path}: not valid UTF-8 JSON ({exc})") from None
+        ds = cls.from_dict(raw, source=str(path))
+        if validate:
+            ds.validate(source=str(path))
+        return ds
+
+    def to_dict(self) -> dict[str, Any]:
+        info = {**self.info}
+        info.setdefault("version", SCHEMA_VERSION)
+        return {
+            "info": info,
+            "licenses": self.licenses,
+            "categories": [c.to_dict() for c in self.categories],
+            "videos": [v.to_dict() for v in self.videos],
+            "images": [im.to_dict() for im in self.images],
+            "annotations": [a.to_dict() for a in self.annotations],
+        }
+
+    def save(self, path: str | os.PathLike, indent: int | None = None) -> None:
+        """Write atomically (a temporary file, then ``os.replace``)."""
+        atomic_write_json(path, self.to_dict(), indent=indent)
+
+    # ------------------------------------------------------------------ validation
+    def problems(self) -> list[str]:
+        """Every structural problem, each naming its record; an empty list means the file is sound."""
+        return _find_problems(self)
+
+    def validate(self, source: str = "dataset") -> None:
+        found = self.problems()
+        if found:
+            raise AvatarFormatError(f"{source}: {len(found)} problem(s) in the annotations", found)
+
+    # ------------------------------------------------------------------ indexes
+    @cached_property
+    def video_by_id(self) -> dict[int, Video]:
+        return {v.id: v for v in self.videos}
+
+    @cached_property
+    def image_by_id(self) -> dict[int, Image]:
+        return {im.id: im for im in self.images}
+
+    @cached_property
+    def category_by_id(self) -> dict[int, Category]:
+        return {c.id: c for c in self.categories}
+
+    @cached_property
+    def anns_by_image(self) -> dict[int, list[Annotation]]:
+        index: dict[int, list[Annotation]] = defaultdict(list)
+        for a in self.annotations:
+            index[a.image_id].append(a)
+        return dict(index)
+
+    @cached_property
+    def images_by_video(self) -> dict[int, list[Image]]:
+        index: dict[int, list[Image]] = defaultdict(list)
+        for im in self.images:
+            index[im.video_id].append(im)
+        for ims in index.values():
+            ims.sort(key=lambda im: im.frame_index)
+        return dict(index)
+
+    def invalidate_indexes(self) -> None:
+        """Call after mutating the record lists in place."""
+        for name in ("video_by_id", "image_by_id", "category_by_id", "anns_by_image", "images_by_video"):
+            self.__dict__.pop(name, None)
+
+    def frame_key(self, image: Image) -> str:
+        """The name-based submission key of a frame: ``<video name>/<frame_index>``."""
+        return f"{self.video_by_id[image.video_id].name}/{image.frame_index}"
+
+    def cross_event_video_ids(self) -> set[int]:
+        """Videos whose set of sounding categories changes between their annotated frames (DESIGN §3)."""
+        out = set()
+        for vid, ims in self.images_by_video.items():
+            if len({frozenset(im.sounding_category_ids) for im in ims}) > 1:
+                out.add(vid)
+        return out
+
+
+def check_version(info: Any, source: str) -> None:
+    """Refuse files whose ``info.version`` has an unknown major version."""
+    version = info.get("version") if isinstance(info, dict) else None
+    if version is None:
+        raise AvatarFormatError(f"{source}: missing info.version (expected '{SCHEMA_VERSION}')")
+    try:
+        major = int(str(version).split(".")[0])
+    except ValueError:
+        raise AvatarFormatError(f"{source}: info.version {version!r} is not of the form MAJOR.MINOR") from None
+    if major != SUPPORTED_MAJOR:
+        raise AvatarFormatError(
+            f"{source}: schema version {version} is not supported (this reader knows {SUPPORTED_MAJOR}.x); "
+            "upgrade avatar-toolkit"
+        )
+
+
+def _duplicates(ids: list[int]) -> list[int]:
+    seen, dup = set(), []
+    for i in ids:
+        if i in seen:
+            dup.append(i)
+        seen.add(i)
+    return sorted(set(dup))
+
+
+def _find_problems(ds: AvatarDataset) -> list[str]:
+    out: list[str] = []
+    for table, recs in (("category", ds.categories), ("video", ds.videos), ("image", ds.images),
+                        ("annotation", ds.annotations)):
+        bad = [r.id for r in recs if not isinstance(r.id, int) or isinstance(r.id, bool)]
+        if bad:
+            out.append(f"{table} ids must be integers, got {bad[:5]!r}")
+        dup = _duplicates([r.id for r in recs])
+        if dup:
+            out.append(f"duplicate {table} id(s): {dup[:10]}")
+    names = [v.name for v in ds.videos]
+    dup_names = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) != len(names) else []
+    if dup_names:
+        out.append(f"duplicate video name(s): {dup_names[:10]}")
+    videos = {v.id for v in ds.videos}
+    cats = {c.id for c in ds.categories}
+    images = {im.id: im for im in ds.images}
+    for v in ds.videos:
+        if v.split not in SPLITS:
+            out.append(f"video {v.name}: expected split in {SPLITS}, got {v.split!r}")
+    for im in ds.images:
+        where = f"image {im.id}"
+        if im.video_id not in videos:
+            out.append(f"{where}: video_id {im.video_id} does not exist")
+        if im.scenario not in SCENARIOS:
+            out.append(f"{where}: expected scenario in {SCENARIOS}, got {im.scenario!r}")
+        if not (isinstance(im.width, int) and isinstance(im.height, int) and im.width > 0 and im.height > 0):
+            out.append(f"{where}: expected positive integer width/height, got {im.width!r}x{im.height!r}")
+        unknown = [c for c in im.sounding_category_ids if c not in cats]
+        if unknown:
+            out.append(f"{where}: sounding_category_ids {unknown} do not exist")
+    for a in ds.annotations:
+        where = f"annotation {a.id}"
+        im = images.get(a.image_id)
+        if im is None:
+            out.append(f"{where}: image_id {a.image_id} does not exist")
+        elif a.video_id != im.video_id:
+            out.append(f"{where}: video_id {a.video_id} differs from its image's video_id {im.video_id}")
+        if a.category_id not in cats:
+            out.append(f"{where}: category_id {a.category_id} does not exist")
+        if not isinstance(a.sounding, bool):
+            out.append(f"{where}: expected sounding true/false, got {a.sounding!r}")
+        if a.origin not in ORIGINS:
+            out.append(f"{where}: expected origin in {ORIGINS}, got {a.origin!r}")
+        bad_rle = rle_utils.is_valid(a.segmentation)
+        if bad_rle:
+            out.append(f"{where}: segmentation: {bad_rle}")
+        elif im is not None and list(a.segmentation["size"]) != [im.height, im.width]:
+            out.append(
+                f"{where}: RLE size {list(a.segmentation['size'])} does not match its image "
+                f"{im.id} (expected [H, W] = [{im.height}, {im.width}])"
+            )
+    return out
+
+
+def scenario_problems(ds: AvatarDataset) -> list[str]:
+    """Semantic checks of each frame against its scenario's definition (DESIGN §1, §3).
+
+    Kept apart from :meth:`AvatarDataset.problems`: proposals may break these rules before review, while a
+    released ground-truth file must not.
+    """
+    out: list[str] = []
+    for im in ds.images:
+        anns = ds.anns_by_image.get(im.id, [])
+        sounding = [a for a in anns if a.sounding]
+        where = f"image {im.id} ({im.scenario})"
+        if im.scenario == "off_screen":
+            if sounding:
+                out.append(f"{where}: off-screen frames must have no sounding instance, found {len(sounding)}")
+            if not im.sounding_category_ids:
+                out.append(f"{where}: off-screen frames must list the heard category in sounding_category_ids")
+        elif not sounding:
+            out.append(f"{where}: expected at least one sounding instance, found none")
+        elif im.scenario == "single" and len(sounding) != 1:
+            out.append(f"{where}: expected exactly one sounding instance, found {len(sounding)}")
+        elif im.scenario == "mixed" and len({a.category_id for a in sounding}) < 2:
+            out.append(f"{where}: expected sounding instances of two or more categories")
+        elif im.scenario == "multi_entity":
+            if len(sounding) != 1:
+                out.append(f"{where}: expected exactly one sounding instance, found {len(sounding)}")
+            else:
+                twins = [a for a in anns if a.category_id == sounding[0].category_id]
+                if len(twins) < 2:
+                    out.append(f"{where}: expected >= 2 visible instances of the sounding category")
+    return out

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install everything the toolkit needs into ./.venv (idempotent; a rerun only checks).
+#   - ffmpeg from the system package manager (yt-dlp cuts, audio extraction)
+#   - torch + torchvision first, pinned together (other pairs break torchvision's ops), then the project
+# Usage: bash scripts/setup.sh            (AVATAR_SKIP_APT=1 to skip apt-get)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v ffmpeg >/dev/null 2>&1 && [ "${AVATAR_SKIP_APT:-0}" != 1 ]; then
+  echo "[setup] installing ffmpeg (apt-get)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv"
+  "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
+  echo "[setup] installing torch 2.14.1 + torchvision 0.29.1"
+  .venv/bin/pip install -q torch==2.14.1 torchvision==0.29.1
+fi
+echo "[setup] installing avatar-toolkit[all]"
+.venv/bin/pip install -q -e ".[all]"
+echo "[setup] done: $(.venv/bin/python -c 'import torch, prefect; print("torch", torch.__version__, "prefect", prefect.__version__)')"
