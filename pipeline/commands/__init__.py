@@ -1,0 +1,1 @@
+"""Subcommands of ``avatar-pipeline`` (thin shims over the stages; no logic here)."""
