@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class ServiceUnavailable(PipelineError):
+    """Label Studio could not be reached (down, restarting, network): the only failure worth a retry."""
+
+
 def find_token(settings: Settings) -> str:
     """The personal access token: LABEL_STUDIO_API_KEY, LABEL_STUDIO_TOKEN_FILE, or the service script's file."""
     token = settings.label_studio_token()
@@ -56,7 +60,7 @@ class LabelStudioClient:
             return fn(*args, **kwargs)
         except httpx.HTTPError as exc:
             reason = str(exc) or type(exc).__name__
-            raise PipelineError(f"Label Studio at {self.url}: {what} failed: cannot reach the server ({reason}); "
+            raise ServiceUnavailable(f"Label Studio at {self.url}: {what} failed: cannot reach the server ({reason}); "
                                 "is it running? (`python3 scripts/labelstudio.py status`)") from None
         except ApiError as exc:
             body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body, default=str)
