@@ -275,7 +275,10 @@ def _heatmap(sub: DummySubmission, im: Image, rng: np.random.Generator) -> np.nd
 def _blob_heatmap(im: Image, sounding: list, silent: list, rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """A model-like soft map: Gaussian bumps on the sounding objects (off screen: a weaker false alarm)."""
     ys, xs = (np.arange(h, dtype=np.float32) + 0.5) / h, (np.arange(w, dtype=np.float32) + 0.5) / w
-    out = rng.random((h, w), dtype=np.float32) * np.float32(0.08)
+    # Smooth background (models' maps are low-frequency) plus a little pixel noise against exact ties.
+    fy, fx, py, px = rng.uniform([0.5, 0.5, 0, 0], [2, 2, 1, 1])
+    wave = np.outer(np.cos(2 * np.pi * (fy * ys + py)), np.cos(2 * np.pi * (fx * xs + px))).astype(np.float32)
+    out = np.float32(rng.uniform(0.05, 0.3)) * (1 + wave) / 2 + rng.random((h, w), dtype=np.float32) * np.float32(0.01)
     targets = sounding or (silent[:1] if rng.random() < 0.6 else [])
     peak = 1.0 if sounding else float(rng.uniform(0.1, 0.9))
     for a in targets:
