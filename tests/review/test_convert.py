@@ -2,9 +2,11 @@
 
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from label_studio_sdk.converter.brush import decode_rle
 from pycocotools.coco import COCO
 
 from avatar_bench import rle
@@ -163,3 +165,16 @@ def test_merge_moves_a_frame_between_splits_and_keeps_category_ids(tmp_path):
     train, test = AvatarDataset.load(tmp_path / "train.json"), AvatarDataset.load(tmp_path / "test.json")
     assert not train.images and len(test.images) == 1 and not train.videos
     assert {c.name: c.id for c in test.categories} == {"dog": 1, "car": 2, "drum": 3}
+
+
+def test_a_stroke_painted_in_the_browser_keeps_pixels_at_least_half_opaque():
+    # Real data: a brush stroke drawn with the mouse in Label Studio's UI (headless Chromium), as exported.
+    task = json.loads((Path(__file__).parent / "data" / "ui_brush_stroke.json").read_text())
+    stroke = next(r for r in task["annotations"][0]["result"] if r["type"] == "brushlabels")
+    alpha = decode_rle(bytes(stroke["value"]["rle"])).reshape(360, 640, 4)[..., 3]
+    assert (alpha == 255).sum() > 1000 and ((alpha > 0) & (alpha < 255)).sum() > 100  # anti-aliased edges
+    frame = convert_task(task, {"drum", "bell", "bird", "engine", "horn", "dog"}, {1: "a@x"})
+    (inst,) = frame.instances
+    assert (rle.decode(inst.segmentation) == (alpha >= 128)).all()
+    assert (inst.category, inst.sounding, inst.changed, inst.proposal) == ("bell", True, True, None)
+    assert (frame.scenario, frame.heard, frame.annotator) == ("single", ["dog"], "a@x")
