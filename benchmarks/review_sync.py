@@ -1,7 +1,7 @@
 """Push and pull throughput (tasks/s) against a real Label Studio, 1,000 tasks with masks.
 
     python benchmarks/review_sync.py                   # starts its own Label Studio (scripts/labelstudio.py)
-    python benchmarks/review_sync.py --tasks 1000 --url http://127.0.0.1:8080 --token-file work/labelstudio/token
+    python benchmarks/review_sync.py --url http://127.0.0.1:8080 --token-file work/labelstudio/token --root work
 
 Each task is a 640x360 frame with two SAM-like masks (brush RLE pre-annotations). Measured in the same run:
 
@@ -49,6 +49,7 @@ def make_proposals(work: Path, n: int, prefix: str) -> None:
     """A contract-4 proposals manifest of ``n`` frames with two masked instances each (no JPEG needed to push)."""
     rng = np.random.default_rng(0)
     rows = []
+    (work / "frames").mkdir(parents=True, exist_ok=True)  # the local-files storage must exist
     for i in range(n):
         vid = f"{prefix}{i:07d}_000000"
         insts = [{"instance_id": f"{vid}#{k}", "category": CATS[k].name, "det_score": 0.9, "sounding": k == 0,
@@ -100,8 +101,11 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--url", default=None, help="a running Label Studio (default: start one in a temp dir)")
     parser.add_argument("--token-file", type=Path, default=None)
+    parser.add_argument("--root", type=Path, default=None, help="with --url: its LOCAL_FILES_DOCUMENT_ROOT")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="review_sync_"))
+    if args.url and not (args.token_file and args.root):
+        parser.error("--url needs --token-file and --root (the server's LOCAL_FILES_DOCUMENT_ROOT)")
+    base = Path(tempfile.mkdtemp(prefix="review_sync_", dir=args.root.resolve() if args.url else None))
     env = None
     if args.url:
         url, token_file = args.url, args.token_file

@@ -16,7 +16,7 @@ from pipeline.review.brush import mask_to_brush
 from pipeline.review.client import LabelStudioClient
 from pipeline.review.tasks import reject_result
 from tests.review import services
-from tests.review.dummies import blob, make_proposals
+from tests.review.dummies import CATEGORIES, blob, make_proposals
 
 pytestmark = pytest.mark.services
 
@@ -141,3 +141,28 @@ def test_unreachable_server_is_one_clear_error(tmp_path, review_config):
     url = f"http://127.0.0.1:{services.free_port()}"
     with pytest.raises(PipelineError, match=f"Label Studio at {url}: listing projects .* cannot reach the server"):
         push(tmp_path, review_config, LabelStudioClient(url, "not-a-token", timeout_s=5))
+
+
+def test_review_cli_push_status_pull(label_studio, tmp_path, monkeypatch, capsys):
+    from pipeline.cli import main
+
+    monkeypatch.setenv("LABEL_STUDIO_URL", label_studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_TOKEN_FILE", str(label_studio.token_file))
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    rows = make_proposals(tmp_path, 2)
+    cats = tmp_path / "cats.json"
+    AvatarDataset(categories=CATEGORIES).save(cats)
+    common = ["--work-dir", str(tmp_path), "--project", "cli project", "--categories", str(cats),
+              "--document-root", label_studio.env["LOCAL_FILES_DOCUMENT_ROOT"]]
+    assert main(["review", "push", *common]) == 0
+    assert "2 task(s) pushed, 0 already there" in capsys.readouterr().out
+    client = label_studio.client()
+    annotate(client, client.existing_tasks(client.find_project("cli project"))[rows[0]["frame_id"]])
+    assert main(["review", "status", *common]) == 0
+    assert "1/2 task(s) annotated" in capsys.readouterr().out
+    assert main(["review", "pull", *common, "--out", str(tmp_path / "ann"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["merged"] == 1
+    monkeypatch.setenv("LABEL_STUDIO_URL", f"http://127.0.0.1:{services.free_port()}")
+    assert main(["review", "status", *common]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the server" in err and "Traceback" not in err
