@@ -9,7 +9,6 @@ pins conflict with Prefect's). Usage::
     python3 scripts/labelstudio.py token     # make sure a personal access token is stored (prints its file, not it)
     python3 scripts/labelstudio.py stop      # stop it by PID (the whole process group)
     python3 scripts/labelstudio.py install   # only create the venv and install Label Studio
-    python scripts/labelstudio.py screenshot '/projects/1/data?task=3' out.png   # headless Chromium, logged in
 
 Environment (all optional):
     AVATAR_WORK_DIR            the project's work dir (default ./work); state goes to <work>/labelstudio/
@@ -261,83 +260,11 @@ def ensure_token(p: dict[str, Path], url: str) -> Path:
     return path
 
 
-# ---------------------------------------------------------------------------------------------- screenshot
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                  "--remote-debugging-port=0"]
-
-
-def screenshot(p: dict[str, Path], url: str, path: str, out: Path, size: str, wait_s: float,
-               clicks: list[str] = ()) -> Path:
-    """Log in (session cookie), open ``path`` in headless Chromium through the DevTools protocol, save a PNG.
-
-    Needs the ``chromium`` package (Debian: ``apt-get install chromium``) and the ``websockets`` module
-    (present in the project's environment through Prefect).
-    """
-    import base64
-    import tempfile
-
-    try:
-        from websockets.sync.client import connect
-    except ImportError:
-        raise ServiceError("screenshot needs the 'websockets' module: run it with the project's Python") from None
-    exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if exe is None:
-        raise ServiceError("screenshot needs Chromium: apt-get install -y chromium")
-    opener, _ = _login(url, *_credentials(p))
-    jar = next(h for h in opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor)).cookiejar
-    with tempfile.TemporaryDirectory(prefix="ls-chromium-") as profile:
-        proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={size}",
-                                 "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            port_file = Path(profile) / "DevToolsActivePort"
-            deadline = time.monotonic() + 30
-            while not port_file.exists() or not port_file.read_text().strip():
-                if time.monotonic() > deadline:
-                    raise ServiceError("Chromium did not open its DevTools port within 30 s")
-                time.sleep(0.2)
-            port = port_file.read_text().split()[0]
-            targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
-            ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
-            with connect(ws_url, max_size=2**26) as ws:
-                ids = iter(range(1, 10**6))
-
-                def cdp(method: str, **params):
-                    msg_id = next(ids)
-                    ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
-                    while True:
-                        msg = json.loads(ws.recv(timeout=60))
-                        if msg.get("id") == msg_id:
-                            return msg.get("result", {})
-
-                host = urllib.parse.urlparse(url).hostname
-                for c in jar:
-                    cdp("Network.setCookie", name=c.name, value=c.value, domain=host, path=c.path or "/")
-                cdp("Page.navigate", url=url + path)
-                time.sleep(wait_s)  # the labeling UI loads its bundle, the image and the masks
-                for xy in clicks:  # e.g. select a region so its per-region choices show
-                    x, y = (float(v) for v in xy.split(","))
-                    for kind in ("mousePressed", "mouseReleased"):
-                        cdp("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
-                    time.sleep(1.0)
-                data = cdp("Page.captureScreenshot", format="png")["data"]
-        finally:
-            proc.kill()
-            proc.wait()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(base64.b64decode(data))
-    return out
-
-
 # ---------------------------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["install", "start", "stop", "status", "token", "screenshot"])
-    parser.add_argument("target", nargs="*", help="screenshot: URL PATH (e.g. '/projects/1/data?task=3') and OUT.png")
+    parser.add_argument("action", choices=["install", "start", "stop", "status", "token"])
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for /health on start")
-    parser.add_argument("--size", default="1400,1000", help="screenshot: window size W,H")
-    parser.add_argument("--wait", type=float, default=8.0, help="screenshot: seconds to let the page render")
-    parser.add_argument("--click", action="append", default=[], metavar="X,Y", help="screenshot: click there first")
     args = parser.parse_args(argv)
     p = _paths()
     try:
@@ -352,11 +279,6 @@ def main(argv: list[str] | None = None) -> int:
             up = _healthy(url)
             print(f"[labelstudio] {'running' if up else 'not running'} at {url} (pid {_pid(p)}, data {p['data']})")
             return 0 if up else 3
-        elif args.action == "screenshot":
-            if len(args.target) != 2:
-                raise ServiceError("screenshot: expected URL_PATH OUT.png")
-            shot = screenshot(p, url, args.target[0], Path(args.target[1]), args.size, args.wait, args.click)
-            print(f"[labelstudio] {shot}")
         else:
             if not _healthy(url):
                 raise ServiceError(f"Label Studio does not answer {url}/health: start it first")

@@ -142,5 +142,6 @@ def convert_task(task: dict[str, Any], categories: set[str], users: dict[int, st
     unknown = [h for h in heard if h not in categories]
     if unknown:
         raise MalformedAnnotation(f"heard categories {unknown} are not in the project")
-    frame.heard = heard or sorted({i.category for i in frame.instances if i.sounding})
+    # a visible sounding instance is heard by definition: its category is listed even if the box was not ticked
+    frame.heard = sorted(set(heard) | {i.category for i in frame.instances if i.sounding})
     return frame

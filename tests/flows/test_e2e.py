@@ -95,7 +95,14 @@ def test_annotation_batch_end_to_end(prefect_stack, label_studio, tmp_path):
     assert f"| push | {len(frames)} new + 0 already |" in report  # the killed run never reached push
     assert f"0/{len(frames)} tasks annotated" in report
 
-    # 3. annotators at work, then the pull deployment and the export CLI
+    # 3. a third run finds everything done: cached stage tasks, nothing pushed twice
+    third, state = prefect_stack.run("avatar-annotation-batch/default", params)
+    assert state == "COMPLETED"
+    states = {t["name"].rsplit("-", 1)[0]: t["state_name"] for t in prefect_stack.task_runs(third)}
+    assert states["prepare"] == states["propose"] == "Cached", states
+    assert f"| push | 0 new + {len(frames)} already |" in prefect_stack.artifact("batch-e2e")
+
+    # 4. annotators at work, then the pull deployment and the export CLI
     roles = annotate(client, project, synth, frames)
     assert roles["corrected"] and roles["accepted"] and roles["rejected"]
     _, state = prefect_stack.run("avatar-review-pull/default", {"batch": "e2e", "categories": params["categories"]})
@@ -107,7 +114,7 @@ def test_annotation_batch_end_to_end(prefect_stack, label_studio, tmp_path):
     card = (release / "dataset_card.md").read_text()
     assert "AVATAR dataset card" in card
 
-    # 4. the exported files load in pycocotools; avatar-eval gives CIoU 100 % to the truth on corrected frames
+    # 5. the exported files load in pycocotools; avatar-eval gives CIoU 100 % to the truth on corrected frames
     scored = 0
     for split in ("train", "val", "test"):
         COCO(str(release / f"{split}.json"))

@@ -177,4 +177,4 @@ def test_a_stroke_painted_in_the_browser_keeps_pixels_at_least_half_opaque():
     (inst,) = frame.instances
     assert (rle.decode(inst.segmentation) == (alpha >= 128)).all()
     assert (inst.category, inst.sounding, inst.changed, inst.proposal) == ("bell", True, True, None)
-    assert (frame.scenario, frame.heard, frame.annotator) == ("single", ["dog"], "a@x")
+    assert (frame.scenario, frame.heard, frame.annotator) == ("single", ["bell", "dog"], "a@x")
