@@ -42,3 +42,15 @@ def test_report_counts_kept_rejected_and_progress():
     assert "| push | 30 new + 10 already | 0 |  |" in text and "propose" not in text
     assert "10/40 tasks annotated (25 %)" in text
     assert artifact_key("Batch", "My_Run 1") == "batch-my-run-1"
+
+
+def test_only_network_errors_are_retried():
+    from prefect.states import Completed, Failed
+
+    from flows.common import only_network_errors
+    from pipeline.review.client import ServiceUnavailable
+
+    assert only_network_errors(None, None, Failed(data=ServiceUnavailable("Label Studio at x: cannot reach")))
+    assert not only_network_errors(None, None, Failed(data=PipelineError("task 3: malformed")))
+    assert not only_network_errors(None, None, Failed(data=ValueError("a bug")))
+    assert not only_network_errors(None, None, Completed(data=1))
