@@ -7,6 +7,7 @@ pins conflict with Prefect's). Usage::
     python3 scripts/labelstudio.py start     # install if absent, start on 127.0.0.1, wait for /health, get a token
     python3 scripts/labelstudio.py status    # exit 0 when it answers /health, 3 otherwise
     python3 scripts/labelstudio.py token     # make sure a personal access token is stored (prints its file, not it)
+    python3 scripts/labelstudio.py token --reset   # the stored copy was lost: revoke the user's token, store a new one
     python3 scripts/labelstudio.py stop      # stop it by PID (the whole process group)
     python3 scripts/labelstudio.py install   # only create the venv and install Label Studio
 
@@ -234,13 +235,28 @@ def _login(url: str, user: str, password: str) -> tuple[urllib.request.OpenerDir
     return opener, csrf
 
 
-def ensure_token(p: dict[str, Path], url: str) -> Path:
-    """Reuse the stored token when it still works, else create one and store it 0600."""
+def revoke_tokens(p: dict[str, Path], user: str) -> None:
+    """Blacklist the user's personal access tokens in the database (when the stored copy was lost)."""
+    py = str(p["venv"] / "bin" / "python")
+    where = subprocess.run([py, "-c", "import label_studio, os; print(os.path.dirname(label_studio.__file__))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    code = ("from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken\n"
+            f"for t in OutstandingToken.objects.filter(user__email={user!r}):\n"
+            "    BlacklistedToken.objects.get_or_create(token=t)\n")
+    env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(p["data"])}
+    subprocess.run([py, os.path.join(where, "manage.py"), "shell", "-c", code], env=env, check=True,
+                   capture_output=True)
+
+
+def ensure_token(p: dict[str, Path], url: str, reset: bool = False) -> Path:
+    """Reuse the stored token when it still works, else create one and store it 0600 (``reset``: revoke first)."""
     path = p["token"]
-    if path.exists() and _token_valid(url, path.read_text(encoding="utf-8").strip()):
+    if not reset and path.exists() and _token_valid(url, path.read_text(encoding="utf-8").strip()):
         os.chmod(path, 0o600)
         return path
     user, password = _credentials(p)
+    if reset:
+        revoke_tokens(p, user)
     opener, csrf = _login(url, user, password)
     req = urllib.request.Request(f"{url}/api/token/", data=b"{}", method="POST",
                                  headers={"Content-Type": "application/json", "X-CSRFToken": csrf,
@@ -252,8 +268,7 @@ def ensure_token(p: dict[str, Path], url: str) -> Path:
         if exc.code == 409:
             raise ServiceError(
                 f"user {user} already has a personal access token but {path} does not hold it (the API shows only a "
-                "truncated copy): revoke it in Label Studio (Account & Settings > Personal Access Token) and rerun "
-                "`labelstudio.py token`, or set LABEL_STUDIO_API_KEY") from None
+                "truncated copy): run `labelstudio.py token --reset` to revoke it and store a new one") from None
         raise ServiceError(f"POST {url}/api/token/ failed: HTTP {exc.code}") from None
     _write_private(path, token)
     print(f"[labelstudio] personal access token stored in {path} (0600)")
@@ -265,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["install", "start", "stop", "status", "token"])
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for /health on start")
+    parser.add_argument("--reset", action="store_true", help="token: revoke the user's token and store a new one")
     args = parser.parse_args(argv)
     p = _paths()
     try:
@@ -282,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not _healthy(url):
                 raise ServiceError(f"Label Studio does not answer {url}/health: start it first")
-            print(f"[labelstudio] token file: {ensure_token(p, url)}")
+            print(f"[labelstudio] token file: {ensure_token(p, url, reset=args.reset)}")
     except ServiceError as exc:
         print(f"labelstudio: error: {exc}", file=sys.stderr)
         return 2

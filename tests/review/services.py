@@ -34,7 +34,7 @@ class LabelStudioService:
     """The service script driven with a test environment (work dir, port, document root under ``base``)."""
 
     def __init__(self, base: Path, root: Path, venv: Path):
-        self.base, self.port = base, free_port()
+        self.base, self.port, self.venv = base, free_port(), venv
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {"AVATAR_WORK_DIR": str(base / "work"), "LABEL_STUDIO_URL": self.url,
                     "LABEL_STUDIO_VENV": str(venv), "LOCAL_FILES_DOCUMENT_ROOT": str(root),
@@ -43,12 +43,15 @@ class LabelStudioService:
         self.token_file = self.state / "token"
 
     def run(self, action: str, check: bool = True, timeout: float = 400) -> subprocess.CompletedProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "LOCAL_FILES_"))}
-        proc = subprocess.run([sys.executable, str(SCRIPT), action], env={**env, **self.env}, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = self.run_args([action], timeout)
         if check and proc.returncode != 0:
             raise RuntimeError(f"labelstudio.py {action} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
         return proc
+
+    def run_args(self, args: list[str], timeout: float = 400) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "LOCAL_FILES_"))}
+        return subprocess.run([sys.executable, str(SCRIPT), *args], env={**env, **self.env}, capture_output=True,
+                              text=True, timeout=timeout)
 
     def start(self) -> None:
         if not self.state.exists() and TEMPLATE.exists():

@@ -166,3 +166,22 @@ def test_review_cli_push_status_pull(label_studio, tmp_path, monkeypatch, capsys
     assert main(["review", "status", *common]) == 2
     err = capsys.readouterr().err
     assert "cannot reach the server" in err and "Traceback" not in err
+
+
+def test_service_script_token_lifecycle_and_taken_port(label_studio, tmp_path):
+    token = label_studio.token_file
+    assert token.stat().st_mode & 0o777 == 0o600
+    assert label_studio.run("status").returncode == 0
+    again = label_studio.run("token").stdout
+    assert "stored" not in again and token.read_text() not in again  # reused, never printed
+    old = token.read_text()
+    token.rename(tmp_path / "lost")  # the stored copy is lost: the API cannot show the token again (409)
+    lost = label_studio.run("token", check=False)
+    assert lost.returncode == 2 and "token --reset" in lost.stderr
+    proc = label_studio.run_args(["token", "--reset"])
+    assert proc.returncode == 0 and token.read_text() != old and old not in proc.stdout + proc.stderr
+    assert label_studio.client().check() == "tester@avatar.local"
+    other = services.LabelStudioService(tmp_path / "other", tmp_path, label_studio.venv)
+    other.env["LABEL_STUDIO_URL"] = label_studio.url  # same port, another data dir
+    taken = other.run("start", check=False)
+    assert taken.returncode == 2 and f"port {label_studio.port} on 127.0.0.1 is taken" in taken.stderr
