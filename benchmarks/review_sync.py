@@ -89,7 +89,11 @@ def pull_baseline(client: LabelStudioClient, project: int, n: int) -> int:
 
 
 def start_server(base: Path) -> tuple[str, Path, dict[str, str]]:
-    port = 18000 + os.getpid() % 1000
+    import socket
+
+    with socket.socket() as sock:  # a free port (the service script refuses a taken one)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     env = {**os.environ, "AVATAR_WORK_DIR": str(base / "work"), "LABEL_STUDIO_URL": f"http://127.0.0.1:{port}",
            "LOCAL_FILES_DOCUMENT_ROOT": str(base)}
     subprocess.run([sys.executable, str(REPO / "scripts" / "labelstudio.py"), "start"], env=env, check=True)

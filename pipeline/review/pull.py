@@ -43,6 +43,55 @@ def _row(frame: ReviewedFrame, status: str, reason: str, detail: str = "") -> di
             "n_instances": len(frame.instances), "split": str(frame.data.get("split") or "")}
 
 
+class _Merge:
+    """One pull: compares each exported task with what was pulled before and merges what changed."""
+
+    def __init__(self, store: SplitStore, seen: dict[str, dict[str, Any]], names: set[str], users: dict[int, str]):
+        self.store, self.seen, self.names, self.users = store, seen, names, users
+        self.summary: dict[str, Any] = {"annotated": 0, "merged": 0, "rejected": 0, "skipped": 0, "unchanged": 0,
+                                        "removed": 0, "malformed": []}
+        self.rows: list[dict[str, Any]] = []
+        self.present: set[str] = set()
+
+    def task(self, task: dict[str, Any]) -> None:
+        ann, data = latest_annotation(task), task.get("data") or {}
+        if ann is None or "frame_id" not in data:
+            return
+        self.summary["annotated"] += 1
+        fid = str(data["frame_id"])
+        self.present.add(fid)
+        before = self.seen.get(fid)
+        version = f"{ann['id']}@{ann.get('updated_at') or ann.get('created_at') or ''}"
+        if before and before["version"] == version and (before["status"] != STATUS_OK or self.store.find(_key(data))):
+            self.summary["unchanged"] += 1  # same annotation version, and its frame is still in the files
+            return
+        try:
+            frame = convert_task(task, self.names, self.users)
+        except MalformedAnnotation as exc:
+            log.warning("task %s (frame %s): malformed annotation skipped: %s", task.get("id"), fid, exc)
+            self.summary["malformed"].append({"task_id": int(task["id"]), "frame_id": fid, "error": str(exc)})
+            self.rows.append({"frame_id": fid, "task_id": int(task["id"]), "annotation_id": int(ann["id"]),
+                              "version": version, "status": STATUS_REJECTED, "reason": "malformed",
+                              "detail": str(exc)})
+            return
+        if frame.status == STATUS_OK:
+            self.store.upsert(frame)
+            self.summary["merged"] += 1
+            self.rows.append(_row(frame, STATUS_OK, ""))
+        else:
+            self.summary["rejected" if frame.status != STATUS_SKIPPED else "skipped"] += 1
+            self.summary["removed"] += self.store.remove(_key(data))
+            self.rows.append(_row(frame, STATUS_REJECTED, f"{frame.status}_by_annotator"))
+
+    def deleted(self) -> None:
+        """Frames pulled before whose annotation has since been deleted in Label Studio leave the files."""
+        for fid, before in self.seen.items():
+            if fid not in self.present and before["status"] == STATUS_OK:
+                video_id, index = fid.rsplit("/", 1)
+                self.summary["removed"] += self.store.remove(f"{video_id}/{int(index)}")
+                self.rows.append({**before, "status": STATUS_REJECTED, "reason": "annotation_deleted"})
+
+
 def pull(work_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, config: ReviewConfig | None = None,
          client: LabelStudioClient | None = None) -> dict[str, Any]:
     """Merge the project's new or edited annotations into the split files.
@@ -65,47 +114,14 @@ def pull(work_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, 
     exported, users = client.export_json(project_id), client.user_emails()
     manifest = Manifest(work_dir / "manifests", "review", key="frame_id")
     seen = {r["frame_id"]: r for r in manifest.read().to_dict("records")} if manifest.exists() else {}
-    store, names = SplitStore(out_dir, categories), {c.name for c in categories}
-    summary: dict[str, Any] = {"project_id": project_id, "annotated": 0, "merged": 0, "rejected": 0, "skipped": 0,
-                               "unchanged": 0, "removed": 0, "malformed": []}
-    rows, present = [], set()
+    merge = _Merge(SplitStore(out_dir, categories), seen, {c.name for c in categories}, users)
     for task in exported:
-        ann, data = latest_annotation(task), task.get("data") or {}
-        if ann is None or "frame_id" not in data:
-            continue
-        summary["annotated"] += 1
-        fid = str(data["frame_id"])
-        present.add(fid)
-        before = seen.get(fid)
-        version = f"{ann['id']}@{ann.get('updated_at') or ann.get('created_at') or ''}"
-        if before and before["version"] == version and (before["status"] != STATUS_OK or store.find(_key(data))):
-            summary["unchanged"] += 1
-            continue
-        try:
-            frame = convert_task(task, names, users)
-        except MalformedAnnotation as exc:
-            log.warning("task %s (frame %s): malformed annotation skipped: %s", task.get("id"), fid, exc)
-            summary["malformed"].append({"task_id": int(task["id"]), "frame_id": fid, "error": str(exc)})
-            rows.append({"frame_id": fid, "task_id": int(task["id"]), "annotation_id": int(ann["id"]),
-                         "version": version, "status": STATUS_REJECTED, "reason": "malformed", "detail": str(exc)})
-            continue
-        if frame.status == STATUS_OK:
-            store.upsert(frame)
-            summary["merged"] += 1
-            rows.append(_row(frame, STATUS_OK, ""))
-        else:
-            summary["rejected" if frame.status != STATUS_SKIPPED else "skipped"] += 1
-            summary["removed"] += store.remove(_key(data))
-            rows.append(_row(frame, STATUS_REJECTED, f"{frame.status}_by_annotator"))
-    for fid, before in seen.items():  # pulled before, annotation since deleted in Label Studio
-        if fid not in present and before["status"] == STATUS_OK:
-            video_id, index = fid.rsplit("/", 1)
-            summary["removed"] += store.remove(f"{video_id}/{int(index)}")
-            rows.append({**before, "status": STATUS_REJECTED, "reason": "annotation_deleted"})
-    summary["written"] = [str(p) for p in store.save()]
-    if rows:
+        merge.task(task)
+    merge.deleted()
+    summary = {"project_id": project_id, **merge.summary, "written": [str(p) for p in merge.store.save()]}
+    if merge.rows:  # after the split files: a crash in between only makes the next pull redo these frames
         with manifest:
-            manifest.extend(rows)
+            manifest.extend(merge.rows)
     log.info("pulled project %r: %d merged, %d rejected, %d skipped, %d unchanged, %d malformed", config.project,
              summary["merged"], summary["rejected"], summary["skipped"], summary["unchanged"],
              len(summary["malformed"]))

@@ -96,22 +96,9 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
     client.ensure_local_storage(project_id, _storage_dir(rows, root))
     existing = client.existing_tasks(project_id)
     videos, names = video_metadata(work_dir), {c.name for c in categories}
-    todo: list[tuple[dict[str, Any], dict[str, Any]]] = []
     with Manifest(work_dir / "manifests", "review_push", key="frame_id") as manifest:
-        for row in rows:
-            fid = str(row["frame_id"])
-            base = {"frame_id": fid, "project_id": project_id, "project": config.project}
-            if fid in existing:
-                summary["already"] += 1
-                manifest.append({**base, "task_id": existing[fid], "status": STATUS_OK, "reason": ""})
-                continue
-            try:
-                todo.append((base, build_task(row, root, names, videos.get(str(row["video_id"])))))
-            except Rejected as exc:
-                summary["rejected"] += 1
-                summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
-                log.warning("frame %s not pushed: %s", fid, exc)
-                manifest.append({**base, "task_id": -1, "status": STATUS_REJECTED, "reason": exc.reason})
+        todo = _plan(rows, existing, manifest, summary, lambda row: build_task(
+            row, root, names, videos.get(str(row["video_id"]))))
         bar = _bar(len(todo), progress)
         for chunk in _chunks(todo, config.chunk_size):
             ids = client.import_tasks(project_id, [task for _, task in chunk])
@@ -124,6 +111,28 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
     log.info("pushed %d task(s) to project %r (%d already there, %d rejected)", summary["pushed"], config.project,
              summary["already"], summary["rejected"])
     return summary
+
+
+def _plan(rows: list[dict[str, Any]], existing: dict[str, int], manifest: Manifest, summary: dict[str, Any],
+          build) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Tasks still to import (``(manifest row base, task)``); frames already in the project or rejected are
+    recorded in the manifest and counted, not sent."""
+    todo = []
+    for row in rows:
+        fid = str(row["frame_id"])
+        base = {"frame_id": fid, "project_id": summary["project_id"], "project": summary["project"]}
+        if fid in existing:
+            summary["already"] += 1
+            manifest.append({**base, "task_id": existing[fid], "status": STATUS_OK, "reason": ""})
+            continue
+        try:
+            todo.append((base, build(row)))
+        except Rejected as exc:
+            summary["rejected"] += 1
+            summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
+            log.warning("frame %s not pushed: %s", fid, exc)
+            manifest.append({**base, "task_id": -1, "status": STATUS_REJECTED, "reason": exc.reason})
+    return todo
 
 
 def _bar(total: int, enabled: bool):
