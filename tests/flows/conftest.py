@@ -16,6 +16,7 @@ def label_studio(tmp_path_factory):
 def prefect_stack(request, tmp_path_factory):
     """Prefect server + process pool + `prefect deploy --all` + a worker, once per session."""
     base = tmp_path_factory.mktemp("prefect")
+    ls_services.start_reaper(tmp_path_factory.getbasetemp())  # before the first service starts
     stack = PrefectStack(base)
     stack.spawn_server()  # boots while Label Studio starts
     try:

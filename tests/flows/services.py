@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tests.review.services import REPO, LabelStudioService, free_port
+from tests.review.services import REPO, LabelStudioService, free_port, register
 
 PREFECT = [sys.executable, "-m", "prefect"]
 POOL = "avatar-process"
@@ -77,8 +77,10 @@ class PrefectStack:
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.base / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        return subprocess.Popen([*PREFECT, *args], env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([*PREFECT, *args], env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        register(proc.pid)  # stopped by the reaper if pytest dies before the teardown
+        return proc
 
     def spawn_server(self) -> None:
         """Start the server without waiting (Label Studio starts meanwhile)."""

@@ -24,6 +24,31 @@ SCRIPT = REPO / "scripts" / "labelstudio.py"
 TEMPLATE = REPO / ".cache" / "labelstudio" / "template-1.23.2"
 
 
+def register(pid: int) -> None:
+    """Tell the reaper about a service process (see tests/review/reaper.py)."""
+    import psutil
+
+    if _shared["registry"] is not None:
+        with open(_shared["registry"], "a") as fh:  # type: ignore[arg-type]
+            fh.write(f"{pid} {psutil.Process(pid).create_time()}\n")
+
+
+def start_reaper(base: Path) -> None:
+    """Once per session: a watchdog that stops the registered services if pytest dies without teardown."""
+    if _shared["reaper"] is None:
+        _shared["registry"] = base / "service-pids.txt"
+        _shared["reaper"] = subprocess.Popen([sys.executable, "-m", "tests.review.reaper", str(os.getpid()),
+                                              str(_shared["registry"])], cwd=REPO, start_new_session=True)
+
+
+def stop_reaper() -> None:
+    reaper = _shared["reaper"]
+    if reaper is not None:
+        reaper.terminate()  # type: ignore[union-attr]
+        reaper.wait(10)  # type: ignore[union-attr]
+        _shared["reaper"] = None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,12 +82,16 @@ class LabelStudioService:
         if not self.state.exists() and TEMPLATE.exists():
             shutil.copytree(TEMPLATE, self.state)
         cold = not self.state.exists()
-        self.run("start")
+        self._start()
         if cold:  # keep the migrated data dir for the next session (stop first: a clean SQLite file)
             self.run("stop")
             shutil.rmtree(TEMPLATE, ignore_errors=True)
             shutil.copytree(self.state, TEMPLATE, ignore=shutil.ignore_patterns("*.pid", "*.log"))
-            self.run("start")
+            self._start()
+
+    def _start(self) -> None:
+        self.run("start")
+        register(int((self.state / "labelstudio.pid").read_text()))
 
     def stop(self) -> None:
         self.run("stop", check=False)
@@ -71,11 +100,12 @@ class LabelStudioService:
         return LabelStudioClient(self.url, self.token_file.read_text().strip(), timeout_s=timeout_s)
 
 
-_shared: dict[str, object] = {"service": None, "users": 0}
+_shared: dict[str, object] = {"service": None, "users": 0, "reaper": None, "registry": None}
 
 
 def acquire(tmp_path_factory: pytest.TempPathFactory) -> LabelStudioService:
     """The session's Label Studio (started on first use); skip when it is not installed and cannot be."""
+    start_reaper(tmp_path_factory.getbasetemp())
     if _shared["service"] is None:
         venv = Path(os.environ.get("LABEL_STUDIO_VENV") or REPO / ".lsvenv")
         service = LabelStudioService(tmp_path_factory.mktemp("labelstudio"), tmp_path_factory.getbasetemp(), venv)
@@ -95,3 +125,4 @@ def release() -> None:
     if _shared["users"] <= 0 and _shared["service"] is not None:
         _shared["service"].stop()  # type: ignore[union-attr]
         _shared["service"] = None
+        stop_reaper()  # the last user: the Prefect stack (which needs Label Studio) is already down
