@@ -182,7 +182,7 @@ def build_scene(*, seed: int, index: int, kind: str, split: str, defect: str | N
                   label=str(rng.choice(main.audio_labels)), instances=instances, sources=sources,
                   segments=cast.segments, blurred={}, bg_seed=int(bg_ss.generate_state(1)[0]))
     scene.blurred = _blur(rng, scene.n_frames, width)
-    scene.noise_rms = 0.0 if defect == "silent_audio" else float(rng.uniform(0.002, 0.006))
+    scene.noise_rms = 0.0 if defect == "silent_audio" else float(rng.uniform(0.0008, 0.002))
     scene.audio_seed = int(audio_ss.generate_state(1)[0])
     return scene
 
