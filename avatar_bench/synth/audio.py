@@ -85,7 +85,7 @@ def waveform(category: str, t: np.ndarray, duration: float, pitch: float, sr: in
         f = pitch * (1.0 + 0.6 * np.clip(t / max(0.5 * duration, 1e-3), 0, 1))
         phase = 2 * np.pi * np.cumsum(f) / sr
         rough = 1.0 + 0.3 * np.sin(2 * np.pi * 23.0 * t)
-        return rough * _harmonics(phase, f.max(initial=pitch), sr, [1 / k for k in range(1, 11)]) / 2.5
+        return rough * _harmonics(phase, f.max(initial=pitch), sr, [k**-0.5 for k in range(1, 25)]) / 5.0
     if category == "horn":
         out = np.zeros_like(t)
         for ratio in (1.0, 1.26):
