@@ -1,15 +1,18 @@
 """Frame choice: the sharpest frames inside the audio-active segments, spread over time.
 
 One decoding pass per video. The active time is cut into ``n_frames`` equal bins (so the choice spreads
-over all the sound, not over one loud second). Each decoded frame inside a segment (every ``stride``-th)
-gets a *coarse* focus score: the variance of the Laplacian of its luma plane, taken zero-copy from the
-decoded YUV frame and area-downscaled by ``coarse_scale`` (it ranks frames like the full-resolution score
-at a fraction of the cost; see ``benchmarks/pipeline_cpu.py``). Each bin is cut in ``per_bin`` sub-bins
-whose best frames are the candidates (near each other in time, the top frames of one bin would all be
-neighbours); a greedy pass then takes the sharpest candidates, at most one per bin first, never two closer than
-``min_gap_s``. Frames far below the clip's typical sharpness (motion blur, defocus) are never candidates.
-Only the chosen frames are converted to colour (JPEG) and to PyAV's full-resolution grey image, whose
-Laplacian variance is the ``sharpness`` written to the manifest. Decoding stops after the last segment.
+over all the sound, not over one loud second), each cut again in ``per_bin`` fine bins whose best frames
+are the candidates (the top frames of one bin would otherwise all be neighbours). The focus score is the
+variance of the Laplacian of the frame's luma plane, read zero-copy from the decoded YUV frame (no colour
+conversion; ``coarse_scale`` > 1 area-downscales it first). To stay near the cost of decoding alone it is
+computed on every ``stride``-th frame inside the segments, and then on the unscored neighbours of each
+fine bin's best frame (held in memory only while that bin is open): sharpness varies smoothly between
+adjacent frames, so this finds the bin's best frame nearly always (measured in
+``benchmarks/pipeline_cpu.py``). A greedy pass takes the sharpest candidates, at most one per bin first,
+never two closer than ``min_gap_s``; frames far below the clip's median score (motion blur, defocus) are
+never candidates. Only the chosen frames are converted to colour (JPEG) and to PyAV's full-resolution
+grey image (``to_ndarray(format="gray")``), whose Laplacian variance is the ``sharpness`` in the manifest.
+Decoding stops after the last segment.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import bisect
 import logging
 import os
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +39,8 @@ class FrameConfig:
 
     n_frames: int = 5  # AVATAR annotates ~5 frames per video
     min_gap_s: float = 1.0  # chosen frames are at least this far apart
-    stride: int = 1  # score every stride-th frame inside the segments
-    coarse_scale: int = 2  # integer downscale of the luma for the coarse score (1: full resolution)
+    stride: int = 2  # score every stride-th frame inside the segments, then the neighbours of each bin's best
+    coarse_scale: int = 1  # integer downscale of the luma for the scan score (1: full resolution, exact)
     per_bin: int = 3  # each bin is cut in this many sub-bins whose best frames are the candidates
     min_relative_sharpness: float = 0.5  # candidates must reach this fraction of the clip's median score
     min_sharpness: float = 1.0  # coarse score floor: flat frames (black, fades) hold nothing to annotate
@@ -63,30 +67,74 @@ class _Bins:
         return min(self.n - 1, int(active_t / self.width))
 
 
+class _Scan:
+    """Streaming state of one decoding pass: the best frame per fine bin and the unscored neighbours of it."""
+
+    def __init__(self, bins: _Bins, config: FrameConfig):
+        self.bins, self.config = bins, config
+        self.best: list[tuple | None] = [None] * bins.n  # (score, index, t, frame, coarse bin)
+        self.neighbours: list[list[tuple]] = [[] for _ in range(bins.n)]  # (index, t, frame)
+        self.recent: deque[tuple] = deque(maxlen=max(0, config.stride - 1))  # unscored frames since last score
+        self.capture: tuple[int, int] | None = None  # (bin, frames left) to hold after a new best
+        self.scores: list[float] = []
+        self.open_bin = 0
+
+    def score(self, frame) -> float:
+        value = coarse_sharpness(frame, self.config.coarse_scale)
+        self.scores.append(value)
+        return value
+
+    def offer(self, b: int, score: float, index: int, t: float, frame) -> bool:
+        if self.best[b] is None or score > self.best[b][0]:  # ties keep the earlier frame
+            self.best[b] = (score, index, t, frame, b // self.config.per_bin)
+            return True
+        return False
+
+    def add(self, index: int, t: float, frame, b: int | None) -> None:
+        if self.capture is not None:  # the frames right after a bin's best: kept for refinement
+            cb, left = self.capture
+            if cb == b:
+                self.neighbours[b].append((index, t, frame))
+            self.capture = (cb, left - 1) if left > 1 and cb == b else None
+        if b is None:
+            self.recent.clear()
+            return
+        self.close_before(b)
+        if index % self.config.stride:
+            self.recent.append((index, t, frame, b))
+            return
+        if self.offer(b, self.score(frame), index, t, frame) and self.config.stride > 1:
+            self.neighbours[b] = [r[:3] for r in self.recent if r[3] == b]
+            self.capture = (b, self.config.stride - 1)
+        self.recent.clear()
+
+    def close_before(self, b: int) -> None:
+        """Refine the bins before ``b`` (time only moves forward): score the neighbours of their best."""
+        for k in range(self.open_bin, min(b, self.bins.n)):
+            for index, t, frame in self.neighbours[k]:
+                self.offer(k, self.score(frame), index, t, frame)
+            self.neighbours[k] = []  # release the frames
+        self.open_bin = max(self.open_bin, b)
+
+
 def _scan(container, stream, bins: _Bins, config: FrameConfig, fps: float) -> tuple[list[tuple], list[float]]:
-    """Decode once, score frames in the segments, keep the best frame of each fine bin.
+    """Decode once; score every ``stride``-th frame inside the segments, then the neighbours of each bin's best.
 
     Returns ``([(score, index, t, frame, coarse_bin), ...], all scores)``.
     """
     import av
 
-    best: list[tuple | None] = [None] * bins.n
-    scores: list[float] = []
+    scan = _Scan(bins, config)
     try:
         for index, frame in enumerate(container.decode(stream)):
             t = float(frame.time) if frame.time is not None else index / (fps or 25.0)
             if t > bins.end:
                 break  # nothing active after the last segment: stop decoding
-            b = bins(t)
-            if b is None or index % config.stride:
-                continue
-            score = coarse_sharpness(frame, config.coarse_scale)
-            scores.append(score)
-            if best[b] is None or score > best[b][0]:  # ties keep the earlier frame
-                best[b] = (score, index, t, frame, b // config.per_bin)
+            scan.add(index, t, frame, bins(t))
     except av.FFmpegError as exc:
-        raise Rejected("decode_error", f"video stream failed to decode at frame {len(scores)}: {exc}") from exc
-    return [c for c in best if c is not None], scores
+        raise Rejected("decode_error", f"video stream failed to decode at frame {len(scan.scores)}: {exc}") from exc
+    scan.close_before(bins.n)
+    return [c for c in scan.best if c is not None], scan.scores
 
 
 def _select(candidates: list[tuple], scores: list[float], config: FrameConfig) -> list[tuple]:
