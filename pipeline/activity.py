@@ -17,6 +17,7 @@ than ``min_active_s`` of activity is rejected as ``silent_audio``.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ import numpy as np
 from pipeline.errors import Rejected
 from pipeline.media import decode_audio_mono
 from pipeline.records import ActivityRecord
+
+log = logging.getLogger(__name__)
 
 SILENCE_DB = -120.0  # level reported for digital silence (log of zero)
 
@@ -111,6 +114,7 @@ def detect_activity(path: str | os.PathLike, video_id: str, audio_stream: int,
     config = config or ActivityConfig()
     if audio_stream < 0:
         raise Rejected("no_audio", f"video {video_id}: expected an audio stream, found none")
+    log.info("decode-audio %s", video_id)  # one line per decoding pass: resume tests count them
     samples, start_s = decode_audio_mono(path, audio_stream, config.sample_rate, video_id)
     if samples.size == 0:
         raise Rejected("no_audio", f"video {video_id}: expected audio samples, the audio stream is empty")

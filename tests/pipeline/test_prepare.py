@@ -88,3 +88,12 @@ def test_real_media_folder(shared_media, tmp_path):
     assert len(airplane) >= 3 and airplane["timestamp_s"].max() <= 5.0  # its sound stops after 5 s
     smpte = frames[frames["video_id"] == "smpte_bars_1080p_tone"]
     assert set(zip(smpte["width"], smpte["height"], strict=True)) == {(1920, 1080)}
+
+
+def test_a_batch_where_nothing_survives_still_writes_the_contract_columns(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.mp4").write_bytes(b"")
+    summary = prepare(f"dir:{tmp_path / 'in'}", tmp_path / "work")
+    assert summary["rejected"] == {"zero_byte": 1} and summary["frames"] == 0
+    frames = pd.read_parquet(tmp_path / "work" / "manifests" / "frames.parquet")
+    assert list(frames.columns) == FRAME_COLUMNS and len(frames) == 0
