@@ -86,6 +86,7 @@ def generate(out_dir: str | os.PathLike, preset: str = "tiny", seed: int = 0, wo
     _check_settings(out, stamp)
     for sub in ("videos", "meta", "frames", "annotations"):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(out)
     atomic_write_json(out / "synth.json", {**stamp, "complete": False}, indent=2)
     plans = plan_clips(cfg)
     todo = [p for p in plans if not is_complete(out, video_name(p.index))]
@@ -96,6 +97,13 @@ def generate(out_dir: str | os.PathLike, preset: str = "tiny", seed: int = 0, wo
     summary.update(made=len(todo), kept=len(plans) - len(todo), seconds=round(elapsed, 2))
     log.info("AVATAR-Synth %s: %d clips made, %d kept, %.1f s", preset, len(todo), summary["kept"], elapsed)
     return summary
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Delete the temporary files of writes that a killed run left half-done (``.<name>.<random>.tmp``)."""
+    for pattern in ("videos/.*.tmp", "meta/.*.tmp", "frames/*/.*.tmp", "annotations/.*.tmp", ".*.tmp"):
+        for path in out.glob(pattern):
+            path.unlink(missing_ok=True)
 
 
 def _run(out: Path, seed: int, cfg: SynthConfig, todo: list[ClipPlan], workers: int | None, progress: bool,
