@@ -28,7 +28,9 @@ _LUMA_FORMATS = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444
 def _av():
     import av  # heavy: imported where used
 
-    av.logging.set_level(av.logging.PANIC)  # decoder chatter on stderr is noise; errors arrive as exceptions
+    # Leave av.logging at its default (None: FFmpeg logs ignored, errors still raise). Any other level installs
+    # a Python log callback, and frame-threaded decoders then deadlock: a worker thread waits for the GIL to
+    # log while the main thread holds it in avcodec_free_context waiting for that worker.
     return av
 
 

@@ -3,6 +3,7 @@ import pytest
 
 from pipeline.activity import ActivityConfig, active_segments, detect_activity, rms_db
 from pipeline.errors import Rejected
+from pipeline.media import decode_audio_mono
 from pipeline.probe import probe_video
 from tests.pipeline.intervals import interval_iou
 
@@ -35,6 +36,16 @@ def test_threshold_is_relative_to_the_clip_but_never_below_the_floor():
     assert segments == [pytest.approx([1.0, 5.0], abs=0.011)] or len(segments) == 2
     hiss = _curve([(3, -70), (2, -65)])  # nothing above the floor
     assert active_segments(hiss, CFG)[0] == []
+
+
+def test_threshold_sits_above_the_background_noise():
+    # Events at -20 dBFS over a -50 dBFS background: the noise term puts the threshold at -50 + 0.25 * 30.
+    level = _curve([(1, -50), (1, -20), (1.5, -50), (1, -20), (1, -50)])
+    segments, _, thr = active_segments(level, CFG)
+    assert thr == pytest.approx(-42.5) and segments == [pytest.approx([1.0, 2.0], abs=0.011),
+                                                        pytest.approx([3.5, 4.5], abs=0.011)]
+    steady = _curve([(2, -30), (1, -38), (2, -30)])  # an 8 dB dip in a steady sound: all of it is active
+    assert active_segments(steady, CFG)[0] == [pytest.approx([0.0, 5.0], abs=0.011)]
 
 
 def test_scheduled_clip_matches_its_truth(scheduled_clip):
@@ -70,8 +81,11 @@ def test_silent_real_clips_are_rejected(shared_media, name):
 
 def test_six_channel_audio_is_downmixed(shared_media):
     path = shared_media("bunny_320x240_6ch.mp4")
-    rec = detect_activity(path, "bunny", probe_video(path).audio_stream)
-    assert rec.ok and rec.active_fraction > 0.9
+    stream = probe_video(path).audio_stream
+    samples, start = decode_audio_mono(path, stream, 16000)
+    assert samples.ndim == 1 and abs(samples.size / 16000 - 5.31) < 0.05 and start == 0.0
+    rec = detect_activity(path, "bunny", stream)
+    assert rec.ok and rec.segments[-1][1] > 5.0  # the soundtrack swells from ~2.4 s to the end
 
 
 def test_no_audio_stream_is_a_reason_not_a_crash(shared_media):

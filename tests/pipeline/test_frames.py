@@ -1,7 +1,10 @@
+import logging
+
 import cv2
 import numpy as np
 import pytest
 
+from pipeline.dummies import write_clip
 from pipeline.frames import FrameConfig, _Bins, _scan, _select, choose_frames
 from pipeline.media import coarse_sharpness, laplacian_var, luma, open_media
 from pipeline.probe import probe_video
@@ -35,13 +38,12 @@ def test_strided_scan_finds_each_bins_sharpest_frame(shared_media):
     # Exhaustive reference: the full-resolution score of every frame; the strided scan with refinement must
     # pick, in every fine bin, a frame at least 90 % as sharp as the bin's sharpest (most often that one).
     path = shared_media("stage_offscreen_applause.mp4")
-    probe = probe_video(path)
     segments = [[0.0, 9.9]]
     with open_media(path) as c:
         ref = [(laplacian_var(luma(f)), f.time) for f in c.decode(video=0) if f.time <= 9.9]
     bins = _Bins(segments, 15)
     with open_media(path) as c:
-        cands, scores = _scan(c, c.streams.video[0], bins, FrameConfig(), probe.fps)
+        cands, scores = _scan(c, c.streams.video[0], bins, FrameConfig(), skip_nonref=False)
     assert len(scores) < 0.65 * len(ref)  # a stride of 2 plus refinement scores far fewer frames
     exact = 0
     for score, _, t, _, _ in cands:
@@ -91,3 +93,39 @@ def test_real_clip_frames(shared_media, tmp_path):
     path = shared_media("silent_film_offscreen_piano.mp4")
     frames, _ = choose_frames(VideoRecord(video_id="film", path=str(path)), probe_video(path), [[0.0, 9.6]], tmp_path)
     assert len(frames) == 5 and min(np.diff([f.timestamp_s for f in frames])) >= 1.0
+
+
+def _decode_all(path):
+    with open_media(path) as c:
+        return [(f.time, f.to_ndarray(format="gray"), int(f.pict_type)) for f in c.decode(video=0)]
+
+
+def test_skipping_non_reference_frames_keeps_true_indices(bframes_clip, tmp_path):
+    path, truth = bframes_clip
+    every = _decode_all(path)
+    n_b = sum(1 for *_, kind in every if kind == 3)  # AV_PICTURE_TYPE_B
+    assert n_b > 50  # the clip has B-frames for the decoder to skip
+    probe = probe_video(path)
+    frames, selection = choose_frames(VideoRecord(video_id="b", path=str(path)), probe, [[0.5, 9.5]], tmp_path)
+    in_segment = sum(1 for t, *_ in every if 0.5 <= t <= 9.5)
+    assert selection.n_scored < in_segment - 30  # frames were skipped, not decoded and scored
+    for f in frames:
+        t, grey, _ = every[f.frame_index]  # the frame at that index when every frame is decoded
+        assert f.timestamp_s == pytest.approx(t, abs=1e-3)
+        assert f.sharpness == pytest.approx(laplacian_var(grey), abs=1e-3)  # the same picture
+        assert f.frame_index not in truth["blurred_frames"]
+
+
+def test_off_grid_timestamps_fall_back_to_decoding_every_frame(tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="pipeline.frames")
+    path = tmp_path / "vfr.mp4"
+    write_clip(path, vfr=True, duration_s=4.0, preset="veryfast", seed=6)
+    import pipeline.frames as frames_mod
+
+    monkeypatch.setattr(frames_mod, "constant_rate", lambda stream: True)  # as if the header claimed one rate
+    frames, _ = choose_frames(VideoRecord(video_id="v", path=str(path)), probe_video(path), [[0.0, 4.0]], tmp_path,
+                              FrameConfig(n_frames=3))
+    assert "irregular timestamps" in caplog.text
+    every = _decode_all(path)
+    for f in frames:
+        assert f.timestamp_s == pytest.approx(every[f.frame_index][0], abs=1e-3)

@@ -75,3 +75,25 @@ def test_process_pool_gives_the_same_frames(messy_folder, tmp_path):
     a = pd.read_parquet(tmp_path / "one" / "manifests" / "frames.parquet")[cols].sort_values("frame_id")
     b = pd.read_parquet(tmp_path / "two" / "manifests" / "frames.parquet")[cols].sort_values("frame_id")
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_real_media_folder(shared_media, tmp_path):
+    folder = shared_media("airplane_flyover_then_silence.mp4").parent
+    summary = prepare(f"glob:{folder}/*.*", tmp_path / "work")
+    assert summary["rejected"] == {"too_small": 2, "too_short": 2, "too_long": 2, "no_audio": 1, "low_fps": 1}
+    frames = pd.read_parquet(tmp_path / "work" / "manifests" / "frames.parquet")
+    assert set(frames["video_id"]) == {"airplane_flyover_then_silence", "silent_film_offscreen_piano",
+                                       "smpte_bars_1080p_tone", "stage_offscreen_applause"}
+    airplane = frames[frames["video_id"] == "airplane_flyover_then_silence"]
+    assert len(airplane) >= 3 and airplane["timestamp_s"].max() <= 5.0  # its sound stops after 5 s
+    smpte = frames[frames["video_id"] == "smpte_bars_1080p_tone"]
+    assert set(zip(smpte["width"], smpte["height"], strict=True)) == {(1920, 1080)}
+
+
+def test_a_batch_where_nothing_survives_still_writes_the_contract_columns(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.mp4").write_bytes(b"")
+    summary = prepare(f"dir:{tmp_path / 'in'}", tmp_path / "work")
+    assert summary["rejected"] == {"zero_byte": 1} and summary["frames"] == 0
+    frames = pd.read_parquet(tmp_path / "work" / "manifests" / "frames.parquet")
+    assert list(frames.columns) == FRAME_COLUMNS and len(frames) == 0

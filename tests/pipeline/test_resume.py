@@ -35,8 +35,8 @@ def _cmd(folder, work):
             "--workers", "1", "--no-progress", "--set", "checkpoint_every=1", *SMALL]
 
 
-def _decoded(log: Path) -> list[str]:
-    return re.findall(r"decode-video (\S+)", log.read_text(encoding="utf-8", errors="replace"))
+def _decoded(log: Path, what: str = "video") -> list[str]:
+    return re.findall(rf"decode-{what} (\S+)", log.read_text(encoding="utf-8", errors="replace"))
 
 
 @pytest.mark.slow
@@ -61,8 +61,10 @@ def test_sigkill_then_rerun_finishes_without_loss_or_redecoding(small_folder, tm
         rerun = subprocess.run(_cmd(small_folder, work), cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
     assert rerun.returncode == 0 and "kept: 12" in rerun.stdout
     redecoded = _decoded(log2)
-    assert not set(redecoded) & finished  # finished videos are not decoded again
+    assert not set(redecoded) & finished  # finished videos are not decoded again (neither picture nor sound)
+    assert not set(_decoded(log2, "audio")) & finished
     assert len(redecoded) == len(set(redecoded)) == N_VIDEOS - len(finished)
+    assert set(_decoded(log1)) >= finished  # the log lines are really there
 
     frames = pd.read_parquet(work / "manifests" / "frames.parquet")
     selection = pd.read_parquet(work / "manifests" / "selection.parquet")

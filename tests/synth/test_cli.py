@@ -12,17 +12,23 @@ from avatar_bench.format import SCENARIOS, AvatarDataset
 from avatar_bench.synth.cli import main
 
 
-def test_bad_arguments_print_one_line_and_exit_2(tmp_path):
-    for argv in (["generate", "--out", str(tmp_path / "x"), "--preset", "huge"],
-                 ["generate", "--out", str(tmp_path / "x"), "--workers", "two"],
+def test_bad_arguments_print_one_line_and_exit_2(tmp_path, capsys):
+    proc = subprocess.run([sys.executable, "-m", "avatar_bench.synth.cli", "generate", "--out", str(tmp_path / "x"),
+                           "--preset", "huge"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "avatar-synth: error: argument --preset: invalid choice: 'huge' (choose from 'full', 'small', 'tiny')"]
+    for argv in (["generate", "--out", str(tmp_path / "x"), "--workers", "two"],
                  ["generate", "--out", str(tmp_path / "x"), "--width", "641"],
+                 ["generate", "--out", str(tmp_path / "x"), "--duration", "1"],
                  ["frobnicate"]):
-        proc = subprocess.run([sys.executable, "-m", "avatar_bench.synth.cli", *argv], capture_output=True,
-                              text=True, timeout=60)
-        assert proc.returncode == 2, (argv, proc.stderr)
-        lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("avatar-synth: error:"), proc.stderr
-        assert not (tmp_path / "x").exists()
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse errors
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code == 2, (argv, err)
+        assert len(err.strip().splitlines()) == 1 and err.startswith("avatar-synth: error:"), err
+    assert not (tmp_path / "x").exists()
 
 
 def test_contact_sheet_and_cue_check_commands(tiny, tmp_path, capsys):
