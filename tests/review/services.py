@@ -81,6 +81,13 @@ class LabelStudioService:
     def start(self) -> None:
         if not self.state.exists() and TEMPLATE.exists():
             shutil.copytree(TEMPLATE, self.state)
+            try:
+                self._start()
+                return
+            except RuntimeError:  # a stale template (e.g. from a killed session): drop it and start cold
+                self.stop()
+                shutil.rmtree(TEMPLATE, ignore_errors=True)
+                shutil.rmtree(self.state, ignore_errors=True)
         cold = not self.state.exists()
         self._start()
         if cold:  # keep the migrated data dir for the next session (stop first: a clean SQLite file)
