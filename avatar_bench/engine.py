@@ -13,8 +13,9 @@ import logging
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -150,9 +151,32 @@ def _chunks(jobs: Sequence[FrameJob], workers: int) -> list[Sequence[FrameJob]]:
     return [jobs[i:i + size] for i in range(0, len(jobs), size)]
 
 
+@contextmanager
+def _cv2_single_threaded() -> Iterator[None]:
+    # A 640x360 resize is too small to gain from OpenCV's threads; they only contend with the other cores'
+    # work (and with other users of a shared machine). Restored afterwards: the caller may want them.
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
 def run(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, *, workers: int = 1,
         score: bool = True, on_progress: Callable[[int], None] | None = None) -> Counts:
     """Score ``jobs`` with ``workers`` processes (1: in this process); ``on_progress(n)`` after each chunk."""
+    with _cv2_single_threaded():
+        return _run(reader, jobs, mode, tau, workers, score, on_progress)
+
+
+def _run(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, workers: int, score: bool,
+         on_progress: Callable[[int], None] | None) -> Counts:
     chunks = _chunks(jobs, max(workers, 1))
     if workers <= 1 or len(chunks) <= 1:
         parts = []

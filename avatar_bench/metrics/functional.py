@@ -33,7 +33,7 @@ TAU_GRID = np.arange(21) / 20
 CIOU_THRESHOLD = 0.5
 MODES = ("relative", "absolute")
 
-_SAMPLE = 4096  # sample size of the bracket used by kth_smallest
+_SAMPLE = 16384  # sample size of the bracket used by kth_smallest
 
 
 def _cv2():
@@ -57,7 +57,7 @@ def resize_bilinear(heat: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def kth_smallest(values: np.ndarray, k: int) -> np.floating:
-    """Exactly ``np.sort(values.ravel())[k]``, usually ~5x faster than ``np.partition`` on a whole frame.
+    """Exactly ``np.sort(values.ravel())[k]``, several times faster than ``np.partition`` on a whole frame.
 
     A strided sample gives a bracket [lo, hi] around rank k; if the elements below lo plus those inside the
     bracket reach rank k, the answer is a partition of the (small) bracket, else a full partition.
@@ -71,18 +71,16 @@ def kth_smallest(values: np.ndarray, k: int) -> np.floating:
     sample = np.array(a[:: n // _SAMPLE])
     m = sample.size
     p = k / n
-    margin = int(4 * math.sqrt(m * p * (1 - p))) + 16
+    margin = int(3.5 * math.sqrt(m * p * (1 - p))) + 16  # 3.5 sigma of the sample rank of the k-th value
     guess = int(p * m)
     lo_i, hi_i = max(guess - margin, 0), min(guess + margin, m - 1)
     sample.partition((lo_i, hi_i))
     lo, hi = sample[lo_i], sample[hi_i]
-    below = a < lo
-    n_below = int(np.count_nonzero(below))
-    j = k - n_below
-    if j >= 0 and lo == hi and k < n_below + np.count_nonzero(a == lo):
+    j = k - int(np.count_nonzero(a < lo))
+    if j >= 0 and lo == hi and j < np.count_nonzero(a == lo):
         return lo  # ties (binary or constant maps): no need to extract the bracket
     if j >= 0:
-        inside = a[(a <= hi) & ~below]  # a fresh copy: partition it in place
+        inside = a[(a >= lo) & (a <= hi)]  # a fresh copy: partition it in place
         if j < inside.size:
             inside.partition(j)
             return inside[j]

@@ -100,6 +100,12 @@ def test_unscorable_ground_truth_is_refused():
     broken = AvatarDataset.from_dict(d)
     with pytest.raises(AvatarFormatError, match=f"image {target['id']} .*no sounding instance with a non-empty"):
         evaluate(broken, make_submission(broken, "noise"))
+    for a in d["annotations"]:  # no sounding instance at all: refused before anything is read
+        if a["image_id"] == target["id"]:
+            a["sounding"] = False
+    broken = AvatarDataset.from_dict(d)
+    with pytest.raises(AvatarFormatError, match=f"image {target['id']} "):
+        evaluate(broken, {})
 
 
 def test_result_dict_is_strict_json_with_settings(tmp_path):
