@@ -100,7 +100,11 @@ def _relative_mask(r: np.ndarray, top: float) -> np.ndarray:
 
 
 def binarize(resized: np.ndarray, mode: str = "relative", tau: float = 0.5) -> np.ndarray:
-    """The predicted mask of a resized heatmap (same shape and memory order)."""
+    """The predicted mask of a resized heatmap (same shape and memory order).
+
+    ``relative`` is LVS's rule (``pred > sorted[floor(H*W/2)]`` plus the max pixels); EZ-VSL and SLAVC use
+    ``pred >= sorted[floor(H*W/2)]``, which also keeps the pixels tied at the median. ``absolute``: >= tau.
+    """
     if mode == "relative":
         return _relative_mask(resized, resized.max())
     if mode == "absolute":
