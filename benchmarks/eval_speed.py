@@ -143,8 +143,10 @@ def measure(method: str, gt: Path, sub: Path, limit: int | None, workers: int | 
     start = time.perf_counter()
     out = METHODS[method](gt, sub, limit, workers)
     out["seconds"] = time.perf_counter() - start
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out["child_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["cpu_seconds"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime  # robust to a busy machine
+    out["rss_mb"] = me.ru_maxrss / 1024
+    out["child_rss_mb"] = kids.ru_maxrss / 1024
     return out
 
 
@@ -160,14 +162,14 @@ def run_subprocess(method: str, gt: Path, sub: Path, limit: int | None, workers:
 def report(rows: list[tuple[str, dict]]) -> None:
     floor = min(r["seconds"] / r["frames"] for name, r in rows if name.startswith("io-floor"))
     lvs = next((r["seconds"] / r["frames"] for name, r in rows if name == "lvs-loop"), float("nan"))
-    print(f"\n{'method':<26}{'frames':>8}{'seconds':>9}{'frames/s':>10}{'x floor':>9}{'LVS/x':>7}"
-          f"{'peak RSS MB':>13}   check")
+    print(f"\n{'method':<24}{'frames':>7}{'wall s':>8}{'frames/s':>9}{'x floor':>8}{'LVS/x':>7}{'CPU s':>8}"
+          f"{'peak RSS MB':>14}   check")
     for name, r in rows:
         per = r["seconds"] / r["frames"]
         rss = f"{r['rss_mb']:.0f}" + (f" +{r['child_rss_mb']:.0f}/w" if r.get("workers", 1) > 1 else "")
         check = f"CIoU {r['total_ciou']:.2f} AUC {r['total_auc']:.2f}" if "total_ciou" in r else ""
-        print(f"{name:<26}{r['frames']:>8}{r['seconds']:>9.2f}{1 / per:>10.0f}{per / floor:>9.2f}"
-              f"{lvs / per:>7.1f}{rss:>13}   {check}")
+        print(f"{name:<24}{r['frames']:>7}{r['seconds']:>8.2f}{1 / per:>9.0f}{per / floor:>8.2f}"
+              f"{lvs / per:>7.1f}{r['cpu_seconds']:>8.1f}{rss:>14}   {check}")
 
 
 def main() -> None:
