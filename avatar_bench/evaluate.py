@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from avatar_bench import __version__
-from avatar_bench.engine import FrameJob, MappingReader, available_cpus, run
+from avatar_bench.engine import FrameJob, MappingReader, idle_cpus, run
 from avatar_bench.errors import AvatarFormatError
 from avatar_bench.format import SCENARIOS, AvatarDataset
 from avatar_bench.metrics import functional as F
@@ -131,7 +131,7 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
         tau: threshold of the absolute mask; off-screen TN always uses it.
         scenarios: evaluate only these scenarios' frames (default: all four).
         progress: show a tqdm bar.
-        workers: processes (default: all available cores for >= 2000 frames read from files, else 1).
+        workers: processes (default for >= 2000 frames read from files: the idle cores, else 1).
         limits: submission safety limits.
 
     Raises:
@@ -148,7 +148,7 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
     jobs = [FrameJob(im.id, im.height, im.width, tuple(rles.get(im.id, ())), im.scenario == "off_screen")
             for im in present]
     if workers is None:
-        workers = available_cpus() if len(jobs) >= PARALLEL_MIN_FRAMES and isinstance(reader, Submission) else 1
+        workers = idle_cpus() if len(jobs) >= PARALLEL_MIN_FRAMES and isinstance(reader, Submission) else 1
     if workers > 1 and not isinstance(reader, Submission):
         workers = 1  # an in-memory mapping would have to be pickled to each worker
     bar, update = _progress(progress, len(jobs))
