@@ -192,8 +192,9 @@ def main() -> None:
     with open(sub, "rb") as fh:  # warm the page cache so no method pays the first disk read
         while fh.read(1 << 24):
             pass
+    auto = run_subprocess("avatar-eval", gt, sub, None, args.workers)
     rows = [("io-floor", run_subprocess("io-floor", gt, sub, None, None)),
-            ("avatar-eval", run_subprocess("avatar-eval", gt, sub, None, args.workers)),
+            (f"avatar-eval ({auto['workers']} worker{'s' if auto['workers'] > 1 else ''})", auto),
             ("avatar-eval (1 worker)", run_subprocess("avatar-eval", gt, sub, None, 1)),
             ("lvs-loop", run_subprocess("lvs-loop", gt, sub, args.lvs_frames, None)),
             ("io-floor (again)", run_subprocess("io-floor", gt, sub, None, None))]
