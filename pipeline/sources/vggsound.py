@@ -1,0 +1,271 @@
+"""VGGSound CSV rows → local 10 s clips (yt-dlp Python API + an ffmpeg cut).
+
+The CSV is as released: no header, ``youtube_id,start_s,label,split``; labels may hold commas inside
+quotes; ids may begin with ``-`` (``---g-f_I2yQ``). Ids are checked against the YouTube id pattern and
+yt-dlp is always handed a full URL (a bare ``-abc`` could be taken for an option), ffmpeg gets absolute
+paths as list arguments (never a shell string). Network errors are retried with exponential back-off;
+unavailable, private or otherwise refused videos become rejected records with their reason.
+
+Reason codes: ``malformed_row``, ``bad_id``, ``duplicate_id`` (reading); ``unavailable``, ``private``,
+``age_restricted``, ``geo_blocked``, ``download_failed`` (download); ``cut_failed`` (ffmpeg).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import Rejected
+from pipeline.records import VideoRecord, make_video_id
+
+log = logging.getLogger(__name__)
+
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass(slots=True, kw_only=True)
+class DownloadConfig:
+    """How VGGSound clips are fetched and cut."""
+
+    url_template: str = "https://www.youtube.com/watch?v={id}"  # tests point it at a local server
+    format: str = "bv*[height<=720]+ba/b[height<=720]/bv*+ba/b"  # <=720p is plenty for >=360p frames
+    clip_s: float = 10.0  # VGGSound clips are 10 s from start_s
+    retries: int = 3  # extra attempts after a network error
+    backoff_s: float = 2.0  # first wait; doubles each attempt (with jitter)
+    socket_timeout_s: float = 30.0
+    workers: int = 4  # parallel downloads (I/O bound: threads)
+    crf: int = 18  # re-encode quality: the cut is frame-accurate, not keyframe-aligned
+    preset: str = "veryfast"
+
+
+def read_vggsound_csv(path: str | os.PathLike) -> Iterator[VideoRecord]:
+    """Parse a VGGSound CSV into records; bad rows come out rejected (the batch goes on).
+
+    A malformed row gets the key ``csv-line-<n>``; a repeated clip id gets ``<video_id>#line<n>``, so no
+    row is lost and no key collides.
+    """
+    seen: set[str] = set()
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        for line_no, row in enumerate(csv.reader(fh), start=1):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            yield _row_record(row, line_no, seen)
+
+
+def _row_record(row: list[str], line_no: int, seen: set[str]) -> VideoRecord:
+    key = f"csv-line-{line_no:06d}"
+    if len(row) != 4:
+        return _bad(key, "malformed_row", f"line {line_no}: expected 4 fields id,start_s,label,split, got {len(row)}")
+    yt_id, start_text, label, split = (cell.strip() for cell in row)
+    if not YOUTUBE_ID.fullmatch(yt_id):
+        return _bad(key, "bad_id", f"line {line_no}: expected an 11-character YouTube id, got {yt_id!r}")
+    try:
+        start_s = float(start_text)
+        if start_s < 0 or start_s != int(start_s):
+            raise ValueError
+    except ValueError:
+        return _bad(key, "malformed_row", f"line {line_no}: expected a whole number of seconds, got {start_text!r}")
+    video_id = make_video_id(yt_id, start_s)
+    record = VideoRecord(video_id=video_id, source="vggsound", label=label, split=split, start_s=start_s)
+    if video_id in seen:
+        record.video_id = f"{video_id}#line{line_no}"
+        record.reject("duplicate_id", f"line {line_no}: clip {video_id} already listed earlier in the CSV")
+    seen.add(video_id)
+    return record
+
+
+def _bad(key: str, reason: str, detail: str) -> VideoRecord:
+    record = VideoRecord(video_id=key, source="vggsound")
+    record.reject(reason, detail)
+    return record
+
+
+def prepare_vggsound(csv_path: str | os.PathLike, videos_dir: str | os.PathLike, config: DownloadConfig | None = None,
+                     skip: set[str] | frozenset[str] = frozenset()) -> Iterator[VideoRecord]:
+    """Read a VGGSound CSV and download its clips (``config.workers`` at a time), yielding every record.
+
+    Args:
+        csv_path: the CSV (no header).
+        videos_dir: where ``<video_id>.mp4`` clips go.
+        config: download settings.
+        skip: ids already recorded by an earlier run (not yielded again).
+
+    Yields:
+        One :class:`VideoRecord` per CSV row (ok with its local path, or rejected with a reason), in
+        completion order.
+    """
+    config = config or DownloadConfig()
+    rows = (r for r in read_vggsound_csv(csv_path) if r.video_id not in skip)
+    with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
+        pending = set()
+        for record in rows:
+            if not record.ok:
+                yield record
+                continue
+            pending.add(pool.submit(download_clip, record, videos_dir, config))
+            if len(pending) >= 2 * max(1, config.workers):  # bounded: a 70k-row CSV is not queued at once
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+        for future in as_completed(pending):
+            yield future.result()
+
+
+def youtube_id(record: VideoRecord) -> str:
+    """The YouTube id of a clip record (its id without the ``_<start>`` suffix)."""
+    return record.video_id.rsplit("_", 1)[0]
+
+
+def download_clip(record: VideoRecord, videos_dir: str | os.PathLike, config: DownloadConfig) -> VideoRecord:
+    """Fetch and cut one clip to ``<videos_dir>/<video_id>.mp4``; an existing clip is kept as it is.
+
+    Returns the record with ``path`` set (status ok) or rejected with a reason code.
+    """
+    final = (Path(videos_dir) / f"{record.video_id}.mp4").resolve()
+    if final.exists() and final.stat().st_size > 0:
+        record.path = str(final)
+        return record
+    final.parent.mkdir(parents=True, exist_ok=True)
+    url = config.url_template.format(id=youtube_id(record))
+    with tempfile.TemporaryDirectory(prefix=".dl-", dir=final.parent) as tmp:
+        try:
+            full = _fetch_with_retries(url, Path(tmp), record.video_id, config)
+            _cut(full, final, float(record.start_s or 0.0), config, record.video_id)
+        except Rejected as exc:
+            record.reject(exc.reason, exc.detail)
+            return record
+    record.path = str(final)
+    return record
+
+
+def _fetch_with_retries(url: str, tmp: Path, video_id: str, config: DownloadConfig) -> Path:
+    attempt = 0
+    while True:
+        try:
+            return _fetch(url, tmp, config)
+        except Exception as exc:  # noqa: BLE001 - yt-dlp raises many types; classified below
+            reason = classify_download_error(exc)
+            if reason is not None:
+                raise Rejected(reason, f"video {video_id}: {url} could not be downloaded: {_first_line(exc)}") from exc
+            if attempt >= config.retries:
+                raise Rejected("download_failed", f"video {video_id}: network error after {attempt + 1} attempts: "
+                                                  f"{_first_line(exc)}") from exc
+            wait = config.backoff_s * 2**attempt * (1 + 0.25 * random.random())  # noqa: S311 - jitter, not crypto
+            log.info("video %s: network error (%s); retry %d in %.1f s", video_id, _first_line(exc), attempt + 1, wait)
+            time.sleep(wait)
+            attempt += 1
+            for leftover in tmp.iterdir():  # a partial file must not be resumed from a bad state
+                leftover.unlink()
+
+
+def _fetch(url: str, tmp: Path, config: DownloadConfig) -> Path:
+    import yt_dlp
+
+    opts = {
+        "outtmpl": {"default": str(tmp / "full.%(ext)s")}, "format": config.format, "noplaylist": True,
+        "quiet": True, "no_warnings": True, "noprogress": True, "logger": _YtdlpLog(),
+        "retries": 0, "fragment_retries": 0, "extractor_retries": 0,  # retries are ours, on network errors only
+        "socket_timeout": config.socket_timeout_s, "cachedir": False, "overwrites": True,
+        "merge_output_format": "mp4",
+    }
+    with yt_dlp.YoutubeDL(opts) as ydl:
+        info = ydl.extract_info(url, download=True)
+    files = [d.get("filepath") for d in (info or {}).get("requested_downloads", []) if d.get("filepath")]
+    files = files or [str(p) for p in tmp.glob("full.*")]
+    if not files or not os.path.exists(files[0]):
+        raise RuntimeError(f"yt-dlp reported no file for {url}")
+    return Path(files[0])
+
+
+def classify_download_error(exc: BaseException) -> str | None:
+    """Reason code of a failed download, or None when it is a network error worth retrying."""
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+    from yt_dlp.utils import ContentTooShortError
+
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain).lower()
+    for e in chain:
+        if isinstance(e, HTTPError):
+            return None if e.status in _RETRYABLE_STATUS else ("unavailable" if e.status in (404, 410)
+                                                               else "download_failed")
+    if "private video" in text:
+        return "private"
+    if "sign in to confirm your age" in text or "age-restricted" in text:
+        return "age_restricted"
+    if "not available in your country" in text or "geo restrict" in text:
+        return "geo_blocked"
+    if any(s in text for s in ("video unavailable", "has been removed", "video is not available", "http error 404",
+                               "http error 410", "account associated with this video has been terminated")):
+        return "unavailable"
+    if any(isinstance(e, (TransportError, ContentTooShortError, TimeoutError, ConnectionError)) for e in chain):
+        return None
+    if any(s in text for s in ("timed out", "connection reset", "connection refused", "temporary failure",
+                               "http error 5", "http error 429", "bytes read")):
+        return None
+    return "download_failed"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out, seen = [], set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        out.append(e)
+        info = getattr(e, "exc_info", None)
+        stack += [e.__cause__, e.__context__, getattr(e, "cause", None),
+                  info[1] if isinstance(info, tuple) and len(info) > 1 else None]
+    return [e for e in out if isinstance(e, BaseException)]
+
+
+def _cut(src: Path, dst: Path, start_s: float, config: DownloadConfig, video_id: str) -> None:
+    """Cut ``[start_s, start_s + clip_s)`` with a frame-accurate re-encode (H.264 + AAC), atomically."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        from avatar_bench.errors import MissingDependencyError
+
+        raise MissingDependencyError("ffmpeg (system package)", "pipeline")
+    tmp = dst.with_name(f".{dst.stem}.part.mp4")  # .mp4: ffmpeg picks the muxer from the name
+    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{start_s:.3f}", "-i", str(src),
+           "-t", f"{config.clip_s:.3f}", "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", config.preset,
+           "-crf", str(config.crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
+           str(tmp)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+        tmp.unlink(missing_ok=True)
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise Rejected("cut_failed", f"video {video_id}: ffmpeg could not cut the download: {tail}")
+    os.replace(tmp, dst)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+class _YtdlpLog:
+    """Route yt-dlp's messages to logging (it prints to the terminal otherwise)."""
+
+    def debug(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+    def info(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+    def warning(self, msg: str) -> None:
+        log.debug("yt-dlp warning: %s", msg)
+
+    def error(self, msg: str) -> None:
+        log.debug("yt-dlp error: %s", msg)

@@ -1,0 +1,115 @@
+"""Run the per-video chain over many videos: in this process (``workers=1``) or a process pool.
+
+The pool is bounded (a few tasks per worker in flight) so 70k videos are never queued at once. A worker
+that dies (a decoder crash, the OOM killer) breaks the pool: it is rebuilt and the videos that were in
+flight are tried once more; a video that kills a worker twice is rejected as ``worker_crash``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from pipeline.records import ActivityRecord, ProbeRecord, SelectionRecord, VideoRecord
+from pipeline.video_stages import VideoOutcome, init_worker, process_video
+
+log = logging.getLogger(__name__)
+
+
+def _args(video: VideoRecord, probes: dict, activities: dict, config: Any, frames_dir: str) -> tuple:
+    return (video, config.probe, config.activity, config.frames, frames_dir, probes.get(video.video_id),
+            activities.get(video.video_id))
+
+
+def run_videos(videos: list[VideoRecord], probes: dict[str, ProbeRecord], activities: dict[str, ActivityRecord],
+               config: Any, frames_dir: str, progress: bool = False) -> Iterator[VideoOutcome]:
+    """Yield one :class:`VideoOutcome` per video (completion order with a pool)."""
+    from tqdm.auto import tqdm
+
+    workers = config.workers or os.cpu_count() or 1
+    bar = tqdm(total=len(videos), desc="videos", unit="video", disable=not progress)
+    try:
+        if workers <= 1 or len(videos) <= 1:
+            for video in videos:
+                yield process_video(*_args(video, probes, activities, config, frames_dir))
+                bar.update()
+            return
+        for outcome in _pooled(videos, probes, activities, config, frames_dir, min(workers, len(videos))):
+            yield outcome
+            bar.update()
+    finally:
+        bar.close()
+
+
+# Imported once by the fork server, then inherited by every worker (librosa alone takes seconds to import).
+PRELOAD = ["pipeline.video_stages", "librosa.feature.spectral", "scipy.ndimage", "cv2", "av"]
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver: children start from a clean process (no threads inherited from pyarrow or tqdm).
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+    else:
+        ctx = mp.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
+                               initargs=(logging.getLogger().getEffectiveLevel(),))
+
+
+def _pooled(videos: list[VideoRecord], probes: dict, activities: dict, config: Any, frames_dir: str,
+            workers: int) -> Iterator[VideoOutcome]:
+    queue = list(reversed(videos))
+    crashes: Counter[str] = Counter()
+    pool = _pool(workers)
+    inflight: dict[Any, VideoRecord] = {}
+    try:
+        while queue or inflight:
+            while queue and len(inflight) < 2 * workers:
+                video = queue.pop()
+                inflight[pool.submit(process_video, *_args(video, probes, activities, config, frames_dir))] = video
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                video = inflight.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    crashes[video.video_id] += 1
+                    if crashes[video.video_id] >= 2:
+                        yield _crashed(video, probes, activities)
+                    else:
+                        queue.append(video)
+            if broken:
+                log.warning("a worker process died; restarting the pool and retrying %d video(s)", len(inflight))
+                for future, video in inflight.items():
+                    future.cancel()
+                    queue.append(video)
+                inflight.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = _pool(workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _crashed(video: VideoRecord, probes: dict, activities: dict) -> VideoOutcome:
+    """A video that killed its worker twice: rejected at the first stage not done yet."""
+    vid = video.video_id
+    detail = f"video {vid}: the worker process died twice while processing it"
+    out = VideoOutcome(vid)
+    if vid not in probes:
+        out.probe = ProbeRecord(video_id=vid)
+        out.probe.reject("worker_crash", detail)
+    elif vid not in activities:
+        out.activity = ActivityRecord(video_id=vid)
+        out.activity.reject("worker_crash", detail)
+    else:
+        out.selection = SelectionRecord(video_id=vid)
+        out.selection.reject("worker_crash", detail)
+    return out

@@ -1,0 +1,97 @@
+"""Visual encoder: the torchvision ResNet-18 architecture, with width and output-stride options.
+
+Parameter names equal torchvision's ``resnet18`` (``conv1``, ``bn1``, ``layer1.0.conv1`` ...), so its ImageNet
+state dict loads at ``width=64`` from an explicit path. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import torch
+from torch import nn
+from torchvision.models.resnet import BasicBlock, conv1x1
+
+from tavlo_model.errors import TavloError
+
+log = logging.getLogger(__name__)
+
+
+def _conv_out(size: int, kernel: int, stride: int, pad: int) -> int:
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+class ResNet18Encoder(nn.Module):
+    """ResNet-18 trunk without pooling/fc: ``(N, 3, S, S) -> (N, 8*width, S', S')``.
+
+    Args:
+        width: channels of the first stage (torchvision: 64); stages have width x (1, 2, 4, 8).
+        output_stride: 32 as torchvision; 16 or 8 keep the resolution of the last stage(s) (stride 1, no dilation).
+    """
+
+    def __init__(self, width: int = 64, output_stride: int = 32):
+        super().__init__()
+        self.width = width
+        self.output_stride = output_stride
+        self.inplanes = width
+        self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        strides = {32: (2, 2, 2), 16: (2, 2, 1), 8: (2, 1, 1)}[output_stride]
+        self.layer1 = self._make_layer(width, 1)
+        self.layer2 = self._make_layer(2 * width, strides[0])
+        self.layer3 = self._make_layer(4 * width, strides[1])
+        self.layer4 = self._make_layer(8 * width, strides[2])
+        self.stage_strides = (1, *strides)
+        self.out_channels = 8 * width
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
+    def _make_layer(self, planes: int, stride: int) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes:
+            downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes))
+        blocks = [BasicBlock(self.inplanes, planes, stride, downsample), BasicBlock(planes, planes)]
+        self.inplanes = planes
+        return nn.Sequential(*blocks)
+
+    def grid_size(self, img_size: int) -> int:
+        """Side of the output feature map for a square ``img_size`` input."""
+        s = _conv_out(_conv_out(img_size, 7, 2, 3), 3, 2, 1)  # conv1, maxpool
+        for stride in self.stage_strides[1:]:
+            s = _conv_out(s, 3, stride, 1)
+        return s
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def load_weights(self, path: str | os.PathLike) -> None:
+        """Load torchvision ``resnet18`` weights from ``path`` (the classifier ``fc.*`` is dropped).
+
+        Raises:
+            TavloError: the file is missing or its tensors do not fit this encoder (e.g. ``width != 64``).
+        """
+        if not os.path.isfile(path):
+            raise TavloError(f"visual weights {path}: file not found (weights are never downloaded)")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        own = self.state_dict()
+        bad = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(v.shape)}" for k, v in state.items()
+               if k in own and own[k].shape != v.shape]
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if bad or missing or unexpected:
+            raise TavloError(f"visual weights {path}: not a torchvision resnet18 state dict for width {self.width}: "
+                             f"{len(bad)} shape mismatch(es) {bad[:3]}, missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]}")
+        self.load_state_dict(state)
+        log.info("loaded visual encoder weights from %s", path)

@@ -1,0 +1,124 @@
+"""Model: shapes at tiny sizes, no NaN, backward, the rectangular audio kernel, factorized attention, registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+
+from tavlo_model import create_model, list_models
+from tavlo_model.attention import Attention, attention_scores
+from tavlo_model.audio import AudioEncoder
+from tavlo_model.errors import TavloError
+from tavlo_model.loss import frame_mil_loss, negative_pairs
+
+from .conftest import TINY
+
+
+def _inputs(model, b=2):
+    cfg = model.cfg
+    torch.manual_seed(0)
+    return torch.randn(b, cfg.num_frames, 3, cfg.img_size, cfg.img_size), torch.randn(b, 1, cfg.n_mels,
+                                                                                        cfg.spec_frames)
+
+
+@pytest.mark.parametrize("name", ["tavlo_r18_t4", "ezvsl_r18"])
+def test_shapes_no_nan_and_backward(name):
+    model = create_model(name, **TINY)
+    frames, spec = _inputs(model)
+    t, g = model.cfg.num_frames, model.grid
+    tokens = model.forward_features(frames, spec)
+    assert tokens.shape == (2, t, 1 + g * g, model.cfg.dim)
+    sims = model.forward_head(tokens)
+    assert sims.shape == (2, t, g, g)
+    assert torch.isfinite(sims).all() and sims.abs().max() <= 1 + 1e-5  # cosine similarities
+    pairs = negative_pairs(2)
+    all_sims = model(frames, spec, pairs)
+    assert all_sims.shape == (4, t, g, g)
+    torch.testing.assert_close(all_sims[:2], model(frames, spec))  # pairs (i, i) are the positives
+    loss = frame_mil_loss(all_sims.flatten(2).reshape(2, 2, t, -1), model.cfg.tau, model.cfg.negatives)
+    loss.backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(gr is not None and torch.isfinite(gr).all() for gr in grads)
+    assert model.visual.conv1.weight.grad.abs().sum() > 0 and model.audio.final.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("spec_frames,num_frames", [(100, 4), (100, 1), (96, 3), (150, 5), (37, 2), (300, 8)])
+def test_rectangular_kernel_gives_one_token_per_frame(spec_frames, num_frames):
+    enc = AudioEncoder(n_mels=40, spec_frames=spec_frames, num_frames=num_frames, channels=(8, 16), out_dim=12).eval()
+    h_a, w_a = enc.feat_size
+    assert enc.kernel == (h_a, w_a // num_frames)  # K_h = H_a, K_w = floor(W_a / T)
+    spec = torch.randn(3, 1, 40, spec_frames, requires_grad=True)
+    tokens = enc(spec)
+    assert tokens.shape == (3, num_frames, 12)
+    # token t looks at segment t: its input-gradient mass is centred inside the t-th T-th of the spectrogram
+    cols = torch.arange(spec_frames, dtype=torch.float64)
+    for t in range(num_frames):
+        (grad,) = torch.autograd.grad(tokens[0, t].sum(), spec, retain_graph=True)
+        mass = grad[0, 0].abs().sum(0).double()
+        centre = float((mass * cols).sum() / mass.sum())
+        seg = spec_frames / num_frames
+        assert t * seg - 0.1 * seg <= centre <= (t + 1) * seg + 0.1 * seg, (t, centre, seg)
+
+
+def test_audio_encoder_rejects_wrong_sizes():
+    with pytest.raises(TavloError, match="fewer than T"):
+        AudioEncoder(n_mels=40, spec_frames=12, num_frames=8, channels=(8, 16), out_dim=4)
+    enc = AudioEncoder(n_mels=40, spec_frames=100, num_frames=4, channels=(8,), out_dim=4)
+    with pytest.raises(TavloError, match="expected a"):
+        enc(torch.zeros(1, 1, 40, 90))
+
+
+def _attention_cost(model, frames, spec) -> int:
+    """Attention scores actually computed, counted by hooks on every Attention module: batch * heads * L^2."""
+    seen = []
+    hooks = [m.register_forward_pre_hook(lambda mod, args: seen.append(args[0].shape[0] * mod.num_heads
+                                                                       * args[0].shape[1] ** 2))
+             for m in model.modules() if isinstance(m, Attention)]
+    with torch.no_grad():
+        model(frames, spec)
+    for h in hooks:
+        h.remove()
+    return sum(seen)
+
+
+def test_attention_is_factorized_and_linear_in_time():
+    costs = {}
+    for t in (2, 4, 8):
+        model = create_model("tavlo_r18_t4", **{**TINY, "num_frames": t, "clip_seconds": 0.25 * t}).eval()
+        n = 1 + model.grid ** 2
+        costs[t] = _attention_cost(model, *_inputs(model))
+        assert costs[t] == attention_scores(t, n, model.cfg.depth, model.cfg.num_heads, batch=2)
+        joint = model.cfg.depth * model.cfg.num_heads * 2 * (t * n) ** 2  # one attention over all T*N tokens
+        assert costs[t] < joint
+        # per token the factorized cost is N + T (joint: T * N): linear in the T*N token count while T << N
+        assert costs[t] / (t * n) == model.cfg.depth * model.cfg.num_heads * 2 * (n + t)
+    assert costs[4] / costs[2] == pytest.approx(2 * (n + 4) / (n + 2))
+    assert 2.0 <= costs[8] / costs[4] <= 2.0 * (1 + 4 / n)
+
+
+def test_registry_fails_loudly():
+    assert {"tavlo_r18_t4", "ezvsl_r18"} <= set(list_models())
+    with pytest.raises(TavloError, match="unknown model 'tavlo_r50'"):
+        create_model("tavlo_r50")
+    with pytest.raises(TavloError, match="unknown config key"):
+        create_model("tavlo_r18_t4", num_frame=4)
+    with pytest.raises(TavloError, match="negatives"):
+        create_model("tavlo_r18_t4", negatives="min")
+    base = create_model("ezvsl_r18", **TINY)
+    assert base.cfg.num_frames == 1 and base.cfg.negatives == "max"
+
+
+def test_imagenet_weights_load_from_an_explicit_path(tmp_path):
+    reference = torchvision.models.resnet18(weights=None).eval()
+    path = tmp_path / "resnet18.pth"
+    torch.save(reference.state_dict(), path)
+    model = create_model("tavlo_r18_t4", visual_weights=str(path), img_size=64).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        ref = torch.nn.Sequential(*list(reference.children())[:-2])(x)
+        torch.testing.assert_close(model.visual(x), ref)
+    with pytest.raises(TavloError, match="width 32"):
+        create_model("tavlo_r18_t4", visual_weights=str(path), visual_width=32)
+    with pytest.raises(TavloError, match="never downloaded"):
+        create_model("tavlo_r18_t4", visual_weights=str(tmp_path / "absent.pth"))
