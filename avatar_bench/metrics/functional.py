@@ -40,7 +40,7 @@ def _cv2():
     try:
         import cv2
     except ImportError:  # pragma: no cover - cv2 is installed wherever the tests run
-        raise MissingDependencyError("opencv-python-headless", "eval") from None
+        raise MissingDependencyError("opencv-python-headless", "pipeline") from None  # until it is a core dependency
     return cv2
 
 
