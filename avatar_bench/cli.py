@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write results.json, results.csv, per_frame.csv and plots/ here")
     p.add_argument("--frames", help="frames root (Image.file_name is relative to it) for qualitative overlays")
     p.add_argument("--no-plots", action="store_true", help="do not render plots under --out")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores on large sets)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes (default on 2,000+ frames: the idle cores = cores - load average, >= 1)")
     p.add_argument("--validate-only", action="store_true", help="only check the submission (exit 0 if valid)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from avatar_bench import __version__
-from avatar_bench import rle as rle_utils
-from avatar_bench.engine import FrameJob, MappingReader, available_cpus, run
+from avatar_bench.engine import FrameJob, MappingReader, idle_cpus, run
 from avatar_bench.errors import AvatarFormatError
 from avatar_bench.format import SCENARIOS, AvatarDataset
 from avatar_bench.metrics import functional as F
@@ -72,24 +71,26 @@ def _check_args(binarize: str, tau: float, scenarios: Iterable[str] | None) -> t
     return chosen
 
 
-def sounding_rles(gt: AvatarDataset, images: Iterable) -> dict[int, list[str]]:
-    """RLE counts of each on-screen image's sounding masks; refuses frames that cannot be scored.
+def _unscorable(gt: AvatarDataset, image_ids: Iterable[int]) -> AvatarFormatError:
+    # An on-screen frame whose GT is empty would need an IoU of 0/0: valid ground truth has none
+    # (scenario_problems), so evaluation refuses the file rather than pick a convention.
+    return AvatarFormatError("ground truth has on-screen frames that cannot be scored", [
+        f"image {i} ({gt.frame_key(gt.image_by_id[i])}, {gt.image_by_id[i].scenario}): no sounding instance "
+        "with a non-empty mask; on-screen frames need one to be scored" for i in image_ids])
 
-    An on-screen frame (single / mixed / multi_entity) whose sounding masks are all empty would need an IoU of
-    0/0: valid ground truth has none (``scenario_problems``), so this raises rather than pick a convention.
+
+def sounding_rles(gt: AvatarDataset, images: Iterable) -> dict[int, list[str]]:
+    """RLE counts of each on-screen image's sounding masks; refuses frames with no sounding instance.
+
+    Frames whose sounding masks are all empty are refused after scoring (the scorer counts |G| anyway).
     """
     out: dict[int, list[str]] = {}
-    bad = []
     for im in images:
-        if im.scenario == "off_screen":
-            continue
-        segs = [a.segmentation for a in gt.anns_by_image.get(im.id, []) if a.sounding]
-        if not any(rle_utils.area(s) for s in segs):
-            bad.append(f"image {im.id} ({gt.frame_key(im)}, {im.scenario}): no sounding instance with a "
-                       "non-empty mask; on-screen frames need one to be scored")
-        out[im.id] = [s["counts"] for s in segs]
+        if im.scenario != "off_screen":
+            out[im.id] = [a.segmentation["counts"] for a in gt.anns_by_image.get(im.id, []) if a.sounding]
+    bad = [i for i, counts in out.items() if not counts]
     if bad:
-        raise AvatarFormatError("ground truth has on-screen frames that cannot be scored", bad)
+        raise _unscorable(gt, bad)
     return out
 
 
@@ -130,7 +131,7 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
         tau: threshold of the absolute mask; off-screen TN always uses it.
         scenarios: evaluate only these scenarios' frames (default: all four).
         progress: show a tqdm bar.
-        workers: processes (default: all available cores for >= 2000 frames read from files, else 1).
+        workers: processes (default for >= 2000 frames read from files: the idle cores, else 1).
         limits: submission safety limits.
 
     Raises:
@@ -147,7 +148,7 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
     jobs = [FrameJob(im.id, im.height, im.width, tuple(rles.get(im.id, ())), im.scenario == "off_screen")
             for im in present]
     if workers is None:
-        workers = available_cpus() if len(jobs) >= PARALLEL_MIN_FRAMES and isinstance(reader, Submission) else 1
+        workers = idle_cpus() if len(jobs) >= PARALLEL_MIN_FRAMES and isinstance(reader, Submission) else 1
     if workers > 1 and not isinstance(reader, Submission):
         workers = 1  # an in-memory mapping would have to be pickled to each worker
     bar, update = _progress(progress, len(jobs))
@@ -157,6 +158,9 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
         if bar is not None:
             bar.close()
     raise_problems(getattr(reader, "path", "submission"), problems + counts.problems)
+    empty_gt = [im.id for im, g in zip(present, counts.gt_area, strict=True) if g == 0 and im.scenario != "off_screen"]
+    if empty_gt:
+        raise _unscorable(gt, empty_gt)
     return _result(gt, present, counts, reader, binarize=binarize, tau=tau, chosen=chosen, workers=workers)
 
 

@@ -33,14 +33,14 @@ TAU_GRID = np.arange(21) / 20
 CIOU_THRESHOLD = 0.5
 MODES = ("relative", "absolute")
 
-_SAMPLE = 4096  # sample size of the bracket used by kth_smallest
+_SAMPLE = 8192  # sample size of the bracket used by kth_smallest
 
 
 def _cv2():
     try:
         import cv2
     except ImportError:  # pragma: no cover - cv2 is installed wherever the tests run
-        raise MissingDependencyError("opencv-python-headless", "eval") from None
+        raise MissingDependencyError("opencv-python-headless", "pipeline") from None  # until it is a core dependency
     return cv2
 
 
@@ -57,7 +57,7 @@ def resize_bilinear(heat: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def kth_smallest(values: np.ndarray, k: int) -> np.floating:
-    """Exactly ``np.sort(values.ravel())[k]``, usually ~5x faster than ``np.partition`` on a whole frame.
+    """Exactly ``np.sort(values.ravel())[k]``, several times faster than ``np.partition`` on a whole frame.
 
     A strided sample gives a bracket [lo, hi] around rank k; if the elements below lo plus those inside the
     bracket reach rank k, the answer is a partition of the (small) bracket, else a full partition.
@@ -71,18 +71,19 @@ def kth_smallest(values: np.ndarray, k: int) -> np.floating:
     sample = np.array(a[:: n // _SAMPLE])
     m = sample.size
     p = k / n
-    margin = int(4 * math.sqrt(m * p * (1 - p))) + 16
+    margin = int(3.5 * math.sqrt(m * p * (1 - p))) + 16  # 3.5 sigma of the sample rank of the k-th value
     guess = int(p * m)
     lo_i, hi_i = max(guess - margin, 0), min(guess + margin, m - 1)
     sample.partition((lo_i, hi_i))
     lo, hi = sample[lo_i], sample[hi_i]
     below = a < lo
-    n_below = int(np.count_nonzero(below))
-    j = k - n_below
-    if j >= 0 and lo == hi and k < n_below + np.count_nonzero(a == lo):
+    j = k - int(np.count_nonzero(below))
+    if j >= 0 and lo == hi and j < np.count_nonzero(a == lo):
         return lo  # ties (binary or constant maps): no need to extract the bracket
     if j >= 0:
-        inside = a[(a <= hi) & ~below]  # a fresh copy: partition it in place
+        in_bracket = a <= hi
+        in_bracket ^= below  # lo <= a <= hi (below is a subset of a <= hi)
+        inside = np.compress(in_bracket, a)  # a fresh copy (faster than a[mask]): partition it in place
         if j < inside.size:
             inside.partition(j)
             return inside[j]
@@ -102,7 +103,11 @@ def _relative_mask(r: np.ndarray, top: float) -> np.ndarray:
 
 
 def binarize(resized: np.ndarray, mode: str = "relative", tau: float = 0.5) -> np.ndarray:
-    """The predicted mask of a resized heatmap (same shape and memory order)."""
+    """The predicted mask of a resized heatmap (same shape and memory order).
+
+    ``relative`` is LVS's rule (``pred > sorted[floor(H*W/2)]`` plus the max pixels); EZ-VSL and SLAVC use
+    ``pred >= sorted[floor(H*W/2)]``, which also keeps the pixels tied at the median. ``absolute``: >= tau.
+    """
     if mode == "relative":
         return _relative_mask(resized, resized.max())
     if mode == "absolute":

@@ -111,8 +111,9 @@ def _new_track(rng: np.random.Generator, track_id: int, category_id: int, width:
     if like is not None:  # a look-alike twin: same shape and size, elsewhere in the frame
         rx, ry, shape, angle, seed = like.rx, like.ry, like.shape, like.angle, like.seed
     else:
-        rx = float(rng.uniform(0.04, 0.18) * width)
-        ry = float(np.clip(rx * rng.uniform(0.6, 1.8), 0.05 * height, 0.4 * height))
+        # Log-uniform sizes: from a far bird (~1% of the frame) to a close-up guitarist (~40%).
+        rx = float(np.exp(rng.uniform(np.log(0.04), np.log(0.32))) * width)
+        ry = float(np.clip(rx * rng.uniform(0.6, 1.8), 0.05 * height, 0.45 * height))
         shape = str(rng.choice(["ellipse", "blob", "polygon"]))
         angle, seed = float(rng.uniform(0, np.pi)), int(rng.integers(1 << 31))
     cx = float(rng.uniform(rx * 0.5, width - rx * 0.5))

@@ -92,6 +92,23 @@ def bad_submissions(root: Path, gt) -> dict:
     paths["empty"] = (empty_dir, "empty file (0 bytes)")
     (root / "bad_unreadable.zip").write_bytes(b"PK garbage")
     paths["unreadable"] = (root / "bad_unreadable.zip", "not a readable zip archive")
+    absolute = write_submission(root / "bad_absolute.zip", good)
+    with zipfile.ZipFile(absolute, "a") as zf:
+        zf.writestr("/etc/1.npy", b"x")
+    paths["absolute"] = (absolute, "/etc/1.npy: absolute path in the archive")
+    link_dir = root / "bad_symlink"
+    write_submission(link_dir, good)
+    (link_dir / "6.npy").unlink()
+    (link_dir / "6.npy").symlink_to(root / "sub.npz")
+    paths["symlink"] = (link_dir, "6.npy: is a symbolic link")
+    dup_dir = root / "bad_duplicate"
+    write_submission(dup_dir, good)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(dup_dir / "7.png")
+    paths["duplicate"] = (dup_dir, "given twice")
+    trunc_dir = root / "bad_truncated"
+    write_submission(trunc_dir, good)
+    (trunc_dir / "8.npy").write_bytes((trunc_dir / "8.npy").read_bytes()[:-4])
+    paths["truncated"] = (trunc_dir, "truncated: expected 256 bytes")
     return paths
 
 

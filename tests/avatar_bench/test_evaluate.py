@@ -100,6 +100,12 @@ def test_unscorable_ground_truth_is_refused():
     broken = AvatarDataset.from_dict(d)
     with pytest.raises(AvatarFormatError, match=f"image {target['id']} .*no sounding instance with a non-empty"):
         evaluate(broken, make_submission(broken, "noise"))
+    for a in d["annotations"]:  # no sounding instance at all: refused before anything is read
+        if a["image_id"] == target["id"]:
+            a["sounding"] = False
+    broken = AvatarDataset.from_dict(d)
+    with pytest.raises(AvatarFormatError, match=f"image {target['id']} "):
+        evaluate(broken, {})
 
 
 def test_result_dict_is_strict_json_with_settings(tmp_path):
@@ -111,3 +117,12 @@ def test_result_dict_is_strict_json_with_settings(tmp_path):
     assert back["settings"]["binarize"] == "absolute" and back["settings"]["tau"] == 0.3
     assert back["settings"]["scenarios"] == ["single"] and back["summary"]["mixed_ciou"] is None
     assert len(back["curves"]["tn_vs_tau"]["tau"]) == 21 and len(result.frames) == len(sub)
+
+
+def test_default_workers_follow_the_idle_cores(monkeypatch):
+    from avatar_bench import engine
+
+    monkeypatch.setattr(engine, "available_cpus", lambda: 2)
+    for load, expected in ((0.2, 2), (1.0, 2), (2.0, 1), (5.0, 1)):
+        monkeypatch.setattr(engine.os, "getloadavg", lambda load=load: (load, load, load))
+        assert engine.idle_cpus() == expected, load

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -152,3 +153,12 @@ def test_sample_file_is_valid_covers_everything_and_is_reproducible():
     # Regenerate with: sample_dataset().save("annotations/sample/avatar_coco_sample.json", indent=1)
     assert ds.to_dict() == sample_dataset().to_dict()
     COCO(str(SAMPLE))
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    path = tmp_path / "x.json"
+    AvatarDataset().save(path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
