@@ -5,28 +5,27 @@ class AvatarError(Exception):
     """Base class of the errors this package raises for bad input (never for bugs)."""
 
 
-class AvatarFormatError(AvatarError):
+class ProblemsError(AvatarError):
+    """An error that lists every problem found (up to 50 shown in the message); ``problems`` holds them all."""
+
+    MAX_SHOWN = 50
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = list(problems or [])
+        if self.problems:
+            shown = "\n  - ".join(self.problems[: self.MAX_SHOWN])
+            hidden = len(self.problems) - self.MAX_SHOWN
+            more = f"\n  ... and {hidden} more" if hidden > 0 else ""
+            message = f"{message}\n  - {shown}{more}"
+        super().__init__(message)
+
+
+class AvatarFormatError(ProblemsError):
     """An AVATAR-COCO annotation file is malformed. ``problems`` lists every problem found."""
 
-    def __init__(self, message: str, problems: list[str] | None = None):
-        self.problems = list(problems or [])
-        if self.problems:
-            shown = "\n  - ".join(self.problems[:50])
-            more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
-            message = f"{message}\n  - {shown}{more}"
-        super().__init__(message)
 
-
-class SubmissionError(AvatarError):
+class SubmissionError(ProblemsError):
     """A submission cannot be scored. ``problems`` lists every problem found, each naming its frame."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        self.problems = list(problems or [])
-        if self.problems:
-            shown = "\n  - ".join(self.problems[:50])
-            more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
-            message = f"{message}\n  - {shown}{more}"
-        super().__init__(message)
 
 
 class MissingDependencyError(AvatarError):
