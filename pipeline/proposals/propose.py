@@ -70,6 +70,22 @@ def read_frames(work_dir: Path):
     return frames[frames["status"] == STATUS_OK].sort_values(["video_id", "timestamp_s"]).reset_index(drop=True)
 
 
+PROPOSAL_COLUMNS = ("frame_id", "video_id", "image_path", "width", "height", "frame_index", "timestamp_s", "label",
+                    "split", "model_version", "scenario", "scenario_score", "flagged", "flag_reasons", "audio_tags",
+                    "heard_categories", "instances", "status", "reason")
+
+
+def _write_empty(manifest: Manifest) -> None:
+    """An empty proposals table with contract 4's columns."""
+    import pandas as pd
+
+    from avatar_bench.io import atomic_path
+
+    manifest.dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(manifest.path) as tmp:
+        pd.DataFrame(columns=list(PROPOSAL_COLUMNS)).to_parquet(tmp, index=False)
+
+
 def _base_row(frame: dict, version: str) -> dict[str, Any]:
     return {"frame_id": str(frame["frame_id"]), "video_id": str(frame["video_id"]),
             "image_path": str(frame["image_path"]), "width": int(frame["width"]), "height": int(frame["height"]),
@@ -193,7 +209,9 @@ def propose(work_dir: str | Path, config: ProposeConfig | dict | None = None, *,
                 rows_written.extend(rows)
                 if progress:
                     progress(len(rows))
-    table = manifest.finalize() if manifest.exists() else None
+    if not manifest.exists():  # nothing to propose (every video rejected): an empty table keeps later stages going
+        _write_empty(manifest)
+    table = manifest.finalize()
     seconds = time.monotonic() - start
     ok = [r for r in rows_written if r["status"] == STATUS_OK]
     scenarios: dict[str, int] = {}
@@ -201,7 +219,7 @@ def propose(work_dir: str | Path, config: ProposeConfig | dict | None = None, *,
         key = r["scenario"] or "none"
         scenarios[key] = scenarios.get(key, 0) + 1
     return {"frames": len(frames), "skipped": len(frames) - len(todo), "processed": len(rows_written),
-            "rejected": len(rows_written) - len(ok), "reasons": reason_counts(table) if table is not None else {},
+            "rejected": len(rows_written) - len(ok), "reasons": reason_counts(table),
             "scenarios": scenarios, "flagged": sum(bool(r["flagged"]) for r in ok), "seconds": round(seconds, 2),
             "frames_per_s": round(len(rows_written) / seconds, 2) if rows_written and seconds > 0 else None,
             "manifest": str(manifest.path)}
