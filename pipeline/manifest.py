@@ -70,9 +70,10 @@ class Manifest:
         frames = [pd.read_parquet(f) for f in self._files()]
         if self._buffer:
             frames.append(pd.DataFrame(self._buffer))
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return pd.DataFrame(columns=[self.key])
+        non_empty = [f for f in frames if len(f)]
+        if not non_empty:  # keep the columns of an empty table (later stages check them)
+            return frames[0].iloc[0:0] if frames else pd.DataFrame(columns=[self.key])
+        frames = non_empty
         df = pd.concat(frames, ignore_index=True)
         return df.drop_duplicates(subset=[self.key], keep="last").reset_index(drop=True)
 
