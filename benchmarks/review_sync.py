@@ -46,7 +46,7 @@ def ellipse(rng: np.random.Generator) -> np.ndarray:
 
 
 def make_proposals(work: Path, n: int, prefix: str) -> None:
-    """A contract-4 proposals manifest of ``n`` frames with two masked instances each (no JPEG needed to push)."""
+    """A proposals manifest of ``n`` frames with two masked instances each (no JPEG needed to push)."""
     rng = np.random.default_rng(0)
     rows = []
     (work / "frames").mkdir(parents=True, exist_ok=True)  # the local-files storage must exist

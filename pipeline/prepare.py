@@ -1,6 +1,6 @@
 """``prepare(source, out_dir, config)``: sources → probe/filter → audio activity → frame choice.
 
-Layout of ``out_dir`` (contract 3)::
+Layout of ``out_dir``::
 
     manifests/videos.parquet     one row per source record (key video_id)
     manifests/probe.parquet      one row per probed video

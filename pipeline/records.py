@@ -26,7 +26,7 @@ from pipeline.manifest import STATUS_OK, STATUS_REJECTED
 
 R = TypeVar("R", bound="_Record")
 
-# The keys of each stage's manifest (contract 3 of the briefing).
+# The keys of each stage's manifest (documented in the README's pipeline section).
 VIDEO_KEY = "video_id"
 FRAME_KEY = "frame_id"
 

@@ -89,7 +89,7 @@ def _annotate(out_dir: Path, scene: Scene, renderer: Renderer, vis: np.ndarray, 
 
 
 def clip_meta(scene: Scene, annotated: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
-    """The per-video truth file (contract 1 of COMMON.md, plus generator fields)."""
+    """The per-video truth file (the AVATAR-Synth layout, plus generator fields)."""
     audible = scene.channels > 0 and scene.defect != "silent_audio"
     visible = {inst.track_id: inst for inst in scene.instances}
     loud = {s.track_id: s for s in scene.sources}

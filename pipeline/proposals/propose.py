@@ -1,4 +1,4 @@
-"""The propose stage: ``frames.parquet`` (contract 3) → ``proposals.parquet`` (contract 4), resumable.
+"""The propose stage: ``frames.parquet`` → ``proposals.parquet``, resumable.
 
 For each batch of frames: read the JPEGs, detect boxes (one batched call), tag the audio window around each
 frame (per video, the audio is decoded once), apply the scenario rules, segment every kept instance (one image
@@ -57,7 +57,7 @@ def _weights_name(options: dict, *keys: str) -> str:
 
 
 def read_frames(work_dir: Path):
-    """The ``ok`` rows of ``<work>/manifests/frames.parquet``, checked for contract 3's columns."""
+    """The ``ok`` rows of ``<work>/manifests/frames.parquet``, checked for the frames-manifest columns."""
     import pandas as pd
 
     path = Path(work_dir) / "manifests" / "frames.parquet"
@@ -66,7 +66,7 @@ def read_frames(work_dir: Path):
     frames = pd.read_parquet(path)
     missing = [c for c in FRAME_COLUMNS if c not in frames.columns]
     if missing:
-        raise PipelineError(f"frames manifest {path}: expected columns {missing} (contract 3), got {list(frames)}")
+        raise PipelineError(f"frames manifest {path}: expected columns {missing}, got {list(frames)}")
     return frames[frames["status"] == STATUS_OK].sort_values(["video_id", "timestamp_s"]).reset_index(drop=True)
 
 
@@ -76,7 +76,7 @@ PROPOSAL_COLUMNS = ("frame_id", "video_id", "image_path", "width", "height", "fr
 
 
 def _write_empty(manifest: Manifest) -> None:
-    """An empty proposals table with contract 4's columns."""
+    """An empty proposals table with the proposals-manifest columns."""
     import pandas as pd
 
     from avatar_bench.io import atomic_path

@@ -45,7 +45,7 @@ class AudioTag:
 
 @dataclass(slots=True, kw_only=True)
 class InstanceProposal:
-    """A visible instance proposed for review (contract 4's ``instances`` items)."""
+    """A visible instance proposed for review (the ``instances`` items of the proposals manifest)."""
 
     instance_id: int
     category: str

@@ -1,6 +1,6 @@
 """Push the proposals of a work dir to Label Studio as tasks with pre-annotations, without duplicates.
 
-Reads ``<work>/manifests/proposals.parquet`` (contract 4), creates or finds the project (by title) and a
+Reads ``<work>/manifests/proposals.parquet`` (the proposals manifest), creates or finds the project (by title) and a
 local-files storage for the frames, looks up the tasks the project already holds (by ``data.frame_id``) and
 imports only the missing frames, ``chunk_size`` tasks per request. Writes ``<work>/manifests/review_push.parquet``
 (key ``frame_id``: task_id, project_id, status, reason). A push interrupted by Label Studio going down raises
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def read_proposals(work_dir: Path) -> list[dict[str, Any]]:
-    """The kept rows of the proposals manifest (contract 4), as dicts, in frame_id order."""
+    """The kept rows of the proposals manifest, as dicts, in frame_id order."""
     manifest = Manifest(Path(work_dir) / "manifests", "proposals", key="frame_id")
     if not manifest.exists():
         raise PipelineError(f"{manifest.path}: no proposals manifest; run `avatar-pipeline propose` first")
@@ -34,7 +34,7 @@ def read_proposals(work_dir: Path) -> list[dict[str, Any]]:
         df = df[df["status"] == STATUS_OK]
     missing = {"frame_id", "video_id", "image_path", "width", "height", "frame_index"} - set(df.columns)
     if missing:
-        raise PipelineError(f"{manifest.path}: expected the contract-4 columns, missing {sorted(missing)}")
+        raise PipelineError(f"{manifest.path}: expected the proposals-manifest columns, missing {sorted(missing)}")
     return df.sort_values("frame_id").to_dict("records")
 
 

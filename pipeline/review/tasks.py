@@ -1,4 +1,4 @@
-"""Proposals (contract 4 rows) -> Label Studio tasks with pre-annotations (brush masks, sounding, scenario, heard)."""
+"""Proposals-manifest rows -> Label Studio tasks with pre-annotations (brush masks, sounding, scenario, heard)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AVATAR-Synth output as a source (contract 1): its ``vggsound.csv`` rows and ``videos/<id>_<start>.mp4``.
+"""AVATAR-Synth output as a source: its ``vggsound.csv`` rows and ``videos/<id>_<start>.mp4``.
 
 Nothing is downloaded: each CSV row points at its clip in ``videos/``. A row whose clip is missing is
 rejected as ``missing_file``; malformed rows and repeated ids are rejected as in the VGGSound reader.

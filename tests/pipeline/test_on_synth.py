@@ -1,4 +1,4 @@
-"""The preparation stages against AVATAR-Synth clips, whose meta files hold the truth (contract 1)."""
+"""The preparation stages against AVATAR-Synth clips, whose meta files hold the truth."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Build a contract-3 ``frames.parquet`` (and its JPEGs) from real videos, for the propose-stage tests."""
+"""Build a ``frames.parquet`` (and its JPEGs) from real videos, for the propose-stage tests."""
 
 from __future__ import annotations
 

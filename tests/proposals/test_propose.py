@@ -1,4 +1,4 @@
-"""The propose stage end to end: frames.parquet (contract 3) → proposals.parquet (contract 4)."""
+"""The propose stage end to end: frames.parquet → proposals.parquet."""
 
 from __future__ import annotations
 
@@ -122,6 +122,6 @@ def test_bad_inputs(tmp_path):
         ProposeConfig.from_dict({"rules": {"tag": 1}})
     (tmp_path / "manifests").mkdir()
     pd.DataFrame({"frame_id": ["a"]}).to_parquet(tmp_path / "manifests" / "frames.parquet")
-    with pytest.raises(PipelineError, match="contract 3"):
+    with pytest.raises(PipelineError, match="frames manifest .*: expected columns"):
         propose(tmp_path, ProposeConfig.no_weights())
     assert main(["propose", "--work-dir", str(tmp_path), "--no-weights"]) == 2

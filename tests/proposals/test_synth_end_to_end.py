@@ -1,4 +1,4 @@
-"""AVATAR-Synth clips → prepare (contract 3, the prep engineer's real stage) → propose (contract 4)."""
+"""AVATAR-Synth clips → the real prepare stage → propose."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hand-made proposals (contract 4) with real JPEG frames, for review tests that run before the upstream stages."""
+"""Hand-made proposals-manifest rows with real JPEG frames, for review tests that run before the upstream stages."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def blob(seed: int, h: int = H, w: int = W) -> np.ndarray:
 
 
 def proposal_row(work: Path, i: int, n_instances: int = 2, split: str | None = None) -> dict:
-    """One contract-4 row of frame ``i``: a JPEG on disk and ``n_instances`` masked instances (first sounding)."""
+    """A proposals-manifest row of frame ``i``: a JPEG on disk and ``n_instances`` masked instances."""
     vid = f"sy{i:09d}_000000"
     path = work / "frames" / vid / "000012.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
