@@ -40,6 +40,9 @@ class ModelConfig:
     feat_dim: int = 512  # D_f: width of per-frame audio tokens and per-location visual tokens
     time_dim: int = 64  # D_t: temporal encoding, concatenated to both modalities (D = D_f + D_t)
     depth: int = 2  # number of factorized AST blocks
+    cross_modal_attention: bool = False  # let audio and visual tokens attend to each other in the spatial step
+    # (a cross-encoder: every negative pair needs its own pass, and MIL training learns to flag "match" at an
+    # arbitrary location instead of localizing; see tavlo_model/model.py)
     num_heads: int = 8  # attention heads; must divide D
     mlp_ratio: float = 4.0
     dropout: float = 0.0

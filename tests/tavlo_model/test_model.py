@@ -10,7 +10,7 @@ from tavlo_model import create_model, list_models
 from tavlo_model.attention import Attention, attention_scores
 from tavlo_model.audio import AudioEncoder
 from tavlo_model.errors import TavloError
-from tavlo_model.loss import frame_mil_loss, negative_pairs
+from tavlo_model.loss import frame_mil_loss
 
 from .conftest import TINY
 
@@ -22,9 +22,9 @@ def _inputs(model, b=2):
                                                                                         cfg.spec_frames)
 
 
-@pytest.mark.parametrize("name", ["tavlo_r18_t4", "ezvsl_r18"])
-def test_shapes_no_nan_and_backward(name):
-    model = create_model(name, **TINY)
+@pytest.mark.parametrize("name,cross", [("tavlo_r18_t4", False), ("ezvsl_r18", False), ("tavlo_r18_t4", True)])
+def test_shapes_no_nan_and_backward(name, cross):
+    model = create_model(name, **TINY, cross_modal_attention=cross)
     frames, spec = _inputs(model)
     t, g = model.cfg.num_frames, model.grid
     tokens = model.forward_features(frames, spec)
@@ -32,15 +32,31 @@ def test_shapes_no_nan_and_backward(name):
     sims = model.forward_head(tokens)
     assert sims.shape == (2, t, g, g)
     assert torch.isfinite(sims).all() and sims.abs().max() <= 1 + 1e-5  # cosine similarities
-    pairs = negative_pairs(2)
-    all_sims = model(frames, spec, pairs)
-    assert all_sims.shape == (4, t, g, g)
-    torch.testing.assert_close(all_sims[:2], model(frames, spec))  # pairs (i, i) are the positives
-    loss = frame_mil_loss(all_sims.flatten(2).reshape(2, 2, t, -1), model.cfg.tau, model.cfg.negatives)
+    pairs = model(frames, spec, negatives=-1)
+    assert pairs.shape == (2, 2, t, g * g)
+    torch.testing.assert_close(pairs[0], sims.flatten(2))  # shift 0: each clip with its own audio
+    loss = frame_mil_loss(pairs, model.cfg.tau, model.cfg.negatives)
     loss.backward()
     grads = [p.grad for p in model.parameters()]
     assert all(gr is not None and torch.isfinite(gr).all() for gr in grads)
     assert model.visual.conv1.weight.grad.abs().sum() > 0 and model.audio.final.weight.grad.abs().sum() > 0
+
+
+def test_modalities_stay_apart_without_cross_modal_attention():
+    model = create_model("tavlo_r18_t4", **TINY).eval()
+    frames, spec = _inputs(model)
+    with torch.no_grad():
+        a, v = model.embed(model.forward_features(frames, spec))
+        a2, v2 = model.embed(model.forward_features(frames, spec.flip(0)))  # swap the clips' audio
+        pairs = model(frames, spec, negatives=-1)
+    torch.testing.assert_close(v2, v)  # locations do not see the audio ...
+    torch.testing.assert_close(a2, a.flip(0))  # ... and the audio does not see the frames
+    torch.testing.assert_close(pairs[1, 0], torch.einsum("te,tne->tn", a[0], v[1]))  # audio 0 with frames 1
+    joint = create_model("tavlo_r18_t4", **TINY, cross_modal_attention=True).eval()
+    with torch.no_grad():
+        _, vj = joint.embed(joint.forward_features(frames, spec))
+        _, vj2 = joint.embed(joint.forward_features(frames, spec.flip(0)))
+    assert not torch.allclose(vj, vj2)  # a cross-encoder: locations depend on the audio they are paired with
 
 
 @pytest.mark.parametrize("spec_frames,num_frames", [(100, 4), (100, 1), (96, 3), (150, 5), (37, 2), (300, 8)])
@@ -82,19 +98,22 @@ def _attention_cost(model, frames, spec) -> int:
     return sum(seen)
 
 
-def test_attention_is_factorized_and_linear_in_time():
+@pytest.mark.parametrize("cross", [False, True])
+def test_attention_is_factorized_and_linear_in_time(cross):
     costs = {}
     for t in (2, 4, 8):
-        model = create_model("tavlo_r18_t4", **{**TINY, "num_frames": t, "clip_seconds": 0.25 * t}).eval()
+        model = create_model("tavlo_r18_t4", **{**TINY, "num_frames": t, "clip_seconds": 0.25 * t,
+                                                "cross_modal_attention": cross}).eval()
         n = 1 + model.grid ** 2
+        s = n if cross else n - 1  # tokens per spatial attention
         costs[t] = _attention_cost(model, *_inputs(model))
-        assert costs[t] == attention_scores(t, n, model.cfg.depth, model.cfg.num_heads, batch=2)
+        assert costs[t] == attention_scores(t, n, model.cfg.depth, model.cfg.num_heads, batch=2, cross_modal=cross)
         joint = model.cfg.depth * model.cfg.num_heads * 2 * (t * n) ** 2  # one attention over all T*N tokens
         assert costs[t] < joint
-        # per token the factorized cost is N + T (joint: T * N): linear in the T*N token count while T << N
-        assert costs[t] / (t * n) == model.cfg.depth * model.cfg.num_heads * 2 * (n + t)
-    assert costs[4] / costs[2] == pytest.approx(2 * (n + 4) / (n + 2))
-    assert 2.0 <= costs[8] / costs[4] <= 2.0 * (1 + 4 / n)
+        # per token about N + T scores (joint: T * N): linear in the T*N token count while T << N
+        assert costs[t] == model.cfg.depth * model.cfg.num_heads * 2 * t * (s * s + n * t)
+    assert costs[4] / costs[2] == pytest.approx((4 * s * s + 16 * n) / (2 * s * s + 4 * n))
+    assert 2.0 <= costs[8] / costs[4] <= 2.0 * (1 + 4 * n / (s * s))
 
 
 def test_registry_fails_loudly():
