@@ -4,13 +4,18 @@ Tokens are laid out ``(B, T, N, D)`` with ``N = 1 + H*W``: per frame, the frame'
 ``H*W`` visual tokens. A block runs spatial self-attention over the tokens of each frame, then temporal
 self-attention over the T frames of each token position, then an MLP (pre-norm residuals, as in ViT/TimeSformer).
 
-With ``cross_modal=False`` (the default of the model) the spatial step keeps the modalities apart: visual tokens
-attend to the frame's visual tokens and the audio token to itself (attention over one key returns its own value),
-so a location's feature comes from the frames alone and the audio token from the audio alone; the temporal step
-then gives every token its own history. With ``cross_modal=True`` the N tokens attend jointly.
+How the spatial step mixes a frame's tokens is a setting (``spatial``):
 
-One block costs ``T*N'^2 + N*T^2`` attention scores per head (``N' = N`` joint, ``H*W`` otherwise), against
-``(T*N)^2`` for one attention over all tokens: per token ``N' + T`` instead of ``T*N``.
+- ``"joint"``: the 1 + H*W tokens attend to each other (audio and visual together);
+- ``"separate"`` (the model's default): the visual tokens attend to visual tokens and the audio token to itself
+  (attention over one key returns its own value), so locations depend on the frames only and the audio token on
+  the audio only.
+
+``radius`` >= 0 limits visual-to-visual attention to the tokens within that Chebyshev distance on the grid
+(0: each location alone); -1 is the whole frame. Then the temporal step gives every token its own history.
+
+One block costs ``T*N'^2 + N*T^2`` attention scores per head (``N' = N`` joint, ``H*W`` separate, none for radius
+0), against ``(T*N)^2`` for one attention over all tokens: per token ``N' + T`` instead of ``T*N``.
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         n, length, dim = x.shape
         qkv = self.qkv(x).reshape(n, length, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], dropout_p=self.dropout if self.training else 0.0)
+        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask,
+                                             dropout_p=self.dropout if self.training else 0.0)
         return self.proj(out.transpose(1, 2).reshape(n, length, dim))  # (n, length, dim)
 
     def self_only(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,13 +54,29 @@ class Mlp(nn.Sequential):
         super().__init__(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
 
 
+def local_mask(grid: int, radius: int, with_audio: bool = False) -> torch.Tensor | None:
+    """Boolean ``(L, L)`` attention mask (True = may attend) of grid locations within ``radius``; None = all.
+
+    With ``with_audio`` the first token is the audio token, which attends to and is attended by every token.
+    """
+    if radius < 0:
+        return None
+    yy, xx = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    pos = torch.stack([yy.flatten(), xx.flatten()], dim=1)
+    mask = (pos[:, None] - pos[None]).abs().amax(-1) <= radius
+    if with_audio:
+        mask = F.pad(mask, (1, 0, 1, 0), value=True)
+    return mask
+
+
 class FactorizedBlock(nn.Module):
     """Spatial attention within each frame, then temporal attention across frames per position, then an MLP."""
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, dropout: float = 0.0,
-                 cross_modal: bool = False):
+                 spatial: str = "separate", grid: int = 0, radius: int = -1):
         super().__init__()
-        self.cross_modal = cross_modal
+        self.spatial_mode, self.radius = spatial, radius
+        self.register_buffer("mask", local_mask(grid, radius, with_audio=spatial == "joint"), persistent=False)
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.spatial = Attention(dim, num_heads, dropout)
         self.temporal = Attention(dim, num_heads, dropout)
@@ -63,10 +85,12 @@ class FactorizedBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, n, d = x.shape  # (B, T, 1+H*W, D)
         y = self.norm1(x)
-        if self.cross_modal:
-            x = x + self.spatial(y.reshape(b * t, n, d)).reshape(b, t, n, d)
+        if self.spatial_mode == "joint":
+            x = x + self.spatial(y.reshape(b * t, n, d), self.mask).reshape(b, t, n, d)
+        elif self.radius == 0:  # every token alone: its own value
+            x = x + self.spatial.self_only(y)
         else:
-            visual = self.spatial(y[:, :, 1:].reshape(b * t, n - 1, d)).reshape(b, t, n - 1, d)
+            visual = self.spatial(y[:, :, 1:].reshape(b * t, n - 1, d), self.mask).reshape(b, t, n - 1, d)
             x = x + torch.cat([self.spatial.self_only(y[:, :, :1]), visual], dim=2)
         y = self.norm2(x).transpose(1, 2).reshape(b * n, t, d)  # (B*N, T, D): one sequence per token position
         x = x + self.temporal(y).reshape(b, n, t, d).transpose(1, 2)
@@ -74,8 +98,8 @@ class FactorizedBlock(nn.Module):
 
 
 def attention_scores(num_frames: int, tokens_per_frame: int, depth: int, num_heads: int, batch: int = 1,
-                     cross_modal: bool = False) -> int:
-    """Analytic number of attention scores (softmax entries) of ``depth`` factorized blocks."""
+                     spatial: str = "separate", radius: int = -1) -> int:
+    """Analytic number of attention scores (softmax entries, masked ones included) of ``depth`` blocks."""
     t, n = num_frames, tokens_per_frame
-    spatial = n if cross_modal else n - 1
+    spatial = n if spatial == "joint" else 0 if radius == 0 else n - 1
     return depth * num_heads * batch * (t * spatial * spatial + n * t * t)

@@ -40,9 +40,10 @@ class ModelConfig:
     feat_dim: int = 512  # D_f: width of per-frame audio tokens and per-location visual tokens
     time_dim: int = 64  # D_t: temporal encoding, concatenated to both modalities (D = D_f + D_t)
     depth: int = 2  # number of factorized AST blocks
-    cross_modal_attention: bool = False  # let audio and visual tokens attend to each other in the spatial step
+    spatial_attention: str = "separate"  # "separate": visual<->visual, audio alone; "joint": all 1+H*W tokens
     # (a cross-encoder: every negative pair needs its own pass, and MIL training learns to flag "match" at an
     # arbitrary location instead of localizing; see tavlo_model/model.py)
+    spatial_radius: int = -1  # visual tokens attend within this grid distance (-1: the whole frame, 0: alone)
     num_heads: int = 8  # attention heads; must divide D
     mlp_ratio: float = 4.0
     dropout: float = 0.0
@@ -71,6 +72,8 @@ class ModelConfig:
         if self.dim % self.num_heads:
             problems.append(f"num_heads: expected a divisor of D = feat_dim + time_dim = {self.dim}, "
                             f"got {self.num_heads}")
+        if self.spatial_attention not in ("separate", "joint"):
+            problems.append(f"spatial_attention: expected 'separate' or 'joint', got {self.spatial_attention!r}")
         if self.negatives not in ("mean", "max"):
             problems.append(f"negatives: expected 'mean' or 'max', got {self.negatives!r}")
         if self.tau <= 0:

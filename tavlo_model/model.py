@@ -10,8 +10,8 @@ Shapes (B clips, T frames, S px, grid H x W, D_f features, D_t time, D = D_f + D
 By default the spatial step keeps the two modalities apart (``attention.FactorizedBlock``): a location's
 embedding then depends on the frames only and the audio token on the audio only, so the similarity of the audio
 of clip i with the frames of clip j is a dot product of embeddings computed once per clip (all B x B pairs for
-the price of B), and a high score must come from what is at that location. With ``cross_modal_attention`` the
-tokens of a pair attend to each other (a cross-encoder): each negative pair then needs its own pass through the
+the price of B), and a high score must come from what is at that location. With ``spatial_attention="joint"``
+the tokens of a pair attend to each other (a cross-encoder): each negative pair then needs its own pass through the
 blocks, and on AVATAR-Synth training drove the loss to ~0 within 10 steps while the heatmap peak landed on the
 sounding object in under 5% of frames: the joint tokens detect a match globally and report it at any location.
 """
@@ -45,8 +45,8 @@ class Tavlo(nn.Module):
         self.pos_spatial = nn.Parameter(torch.zeros(self.grid * self.grid, cfg.feat_dim))
         self.pos_temporal = nn.Parameter(torch.zeros(cfg.num_frames, cfg.time_dim))
         self.blocks = nn.ModuleList(
-            FactorizedBlock(cfg.dim, cfg.num_heads, cfg.mlp_ratio, cfg.dropout, cfg.cross_modal_attention)
-            for _ in range(cfg.depth))
+            FactorizedBlock(cfg.dim, cfg.num_heads, cfg.mlp_ratio, cfg.dropout, cfg.spatial_attention, self.grid,
+                            cfg.spatial_radius) for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.dim)
         self.audio_head = nn.Linear(cfg.dim, cfg.embed_dim)
         self.visual_head = nn.Linear(cfg.dim, cfg.embed_dim)
@@ -109,7 +109,7 @@ class Tavlo(nn.Module):
         if negatives is None:
             return self.forward_head(self.forward_features(frames, spec))
         b = frames.shape[0]
-        if self.cfg.cross_modal_attention:  # every pair through the blocks
+        if self.cfg.spatial_attention == "joint":  # a cross-encoder: every pair through the blocks
             pairs = negative_pairs(b, negatives, frames.device)
             return self.forward_head(self.forward_features(frames, spec, pairs)).reshape(-1, b, frames.shape[1],
                                                                                         self.grid * self.grid)

