@@ -4,16 +4,20 @@ The audio is decoded with PyAV, resampled to mono 16 kHz, and its RMS energy com
 centred frames (``frame_length`` window, ``hop`` step: frame k describes time k*hop). The RMS is smoothed
 (moving average, linear amplitude) and turned into dBFS. A frame is active when its level exceeds
 
-    threshold_db = max(floor_db, level_db + relative_db),   level_db = percentile(level, ref_percentile)
+    threshold_db = max(floor_db, level_db + relative_db, noise_db + noise_fraction * (level_db - noise_db))
 
-i.e. relative to the clip's own loud level (a quiet recording is judged against itself) but never below
-an absolute floor (digital silence and hiss are never "active"). Active runs closer than ``merge_gap_s``
-are merged and runs shorter than ``min_segment_s`` dropped. A clip with less than ``min_active_s`` of
-activity is rejected as ``silent_audio``.
+with ``level_db`` a high percentile of the clip's level (its loud part) and ``noise_db`` a low one (its
+background). So the threshold is relative to the clip itself (a quiet recording is judged against its own
+level), sits above the clip's own background noise (a fraction of the way up from noise to signal; this
+term is dropped when the clip's range is under ``min_range_db``: a steady sound is active throughout),
+and never goes below an absolute floor (digital silence and faint hiss are never active). Active runs
+closer than ``merge_gap_s`` are merged and runs shorter than ``min_segment_s`` dropped. A clip with less
+than ``min_active_s`` of activity is rejected as ``silent_audio``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -22,6 +26,8 @@ import numpy as np
 from pipeline.errors import Rejected
 from pipeline.media import decode_audio_mono
 from pipeline.records import ActivityRecord
+
+log = logging.getLogger(__name__)
 
 SILENCE_DB = -120.0  # level reported for digital silence (log of zero)
 
@@ -35,9 +41,12 @@ class ActivityConfig:
     hop: int = 160  # 10 ms
     smooth_s: float = 0.05  # moving-average width on the RMS envelope (bridges single-frame dips)
     ref_percentile: float = 95.0  # the clip's "loud" level
+    noise_percentile: float = 10.0  # the clip's background level
     relative_db: float = -30.0  # active = within this many dB of the loud level ...
+    noise_fraction: float = 0.25  # ... and this fraction of the way up from the background to the loud level
+    min_range_db: float = 15.0  # below this loud-to-background range the background term is not used
     floor_db: float = -55.0  # ... and above this absolute level (dBFS)
-    merge_gap_s: float = 0.5  # gaps up to this long are bridged (speech pauses, ticks, footsteps, beats)
+    merge_gap_s: float = 0.7  # gaps up to this long are bridged (speech pauses, ticks, footsteps, beats)
     min_segment_s: float = 0.25  # shorter isolated bursts (a click) are not segments
     min_active_s: float = 0.5  # less activity than this in a clip: rejected as silent_audio
 
@@ -73,7 +82,10 @@ def active_segments(level_db: np.ndarray, config: ActivityConfig, duration_s: fl
     if level_db.size == 0:
         return [], SILENCE_DB, config.floor_db
     ref_db = float(np.percentile(level_db, config.ref_percentile))
+    noise_db = float(np.percentile(level_db, config.noise_percentile))
     threshold_db = max(config.floor_db, ref_db + config.relative_db)
+    if ref_db - noise_db >= config.min_range_db:
+        threshold_db = max(threshold_db, noise_db + config.noise_fraction * (ref_db - noise_db))
     active = np.concatenate([[False], level_db > threshold_db, [False]])
     edges = np.flatnonzero(np.diff(active.astype(np.int8)))
     # Frame k covers [k - 1/2, k + 1/2) hops around its centre.
@@ -102,6 +114,7 @@ def detect_activity(path: str | os.PathLike, video_id: str, audio_stream: int,
     config = config or ActivityConfig()
     if audio_stream < 0:
         raise Rejected("no_audio", f"video {video_id}: expected an audio stream, found none")
+    log.info("decode-audio %s", video_id)  # one line per decoding pass: resume tests count them
     samples, start_s = decode_audio_mono(path, audio_stream, config.sample_rate, video_id)
     if samples.size == 0:
         raise Rejected("no_audio", f"video {video_id}: expected audio samples, the audio stream is empty")

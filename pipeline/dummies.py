@@ -41,7 +41,7 @@ def write_clip(path: str | os.PathLike, *, width: int = 640, height: int = 360, 
                duration_s: float = 10.0, active_s: list[tuple[float, float]] | None = None,
                blurred: list[int] | tuple[int, ...] = (), audio: bool = True, sample_rate: int = 16000,
                channels: int = 1, amplitude: float = 0.3, vfr: bool = False, seed: int = 0,
-               options: dict[str, str] | None = None) -> dict[str, Any]:
+               options: dict[str, str] | None = None, preset: str = "ultrafast") -> dict[str, Any]:
     """Write a test clip and return its truth.
 
     Args:
@@ -54,37 +54,44 @@ def write_clip(path: str | os.PathLike, *, width: int = 640, height: int = 360, 
         vfr: variable frame rate (alternating short and long frame intervals).
         seed: texture seed.
         options: muxer options, e.g. ``{"movflags": "faststart"}``.
+        preset: x264 preset; ``"ultrafast"`` (fast tests) has no CABAC nor B-frames and decodes faster than
+            real uploads, ``"medium"`` is closer to them (benchmarks).
 
     Returns:
         ``{"fps", "duration_s", "width", "height", "n_frames", "active_segments_s", "blurred_frames"}``.
     """
     import av
-    import cv2
 
     active = [(0.0, duration_s)] if active_s is None else [(float(s), float(e)) for s, e in active_s]
     n = max(1, int(round(duration_s * fps)))
-    times = _frame_times(n, fps, vfr)
-    tex = _texture(height, width, seed)
     blurred_set = set(int(i) for i in blurred)
     with av.open(str(path), "w", options=options or {}) as out:
         vs = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
-                            options={"preset": "ultrafast", "crf": "23"})
+                            options={"preset": preset, "crf": "23"})
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
-        tb = vs.codec_context.time_base = _time_base(vfr, fps)  # frame pts are in the encoder's time base
+        vs.codec_context.time_base = _time_base(vfr, fps)  # frame pts are in the encoder's time base
         ast = _add_audio(out, sample_rate, channels) if audio else None
-        for i, t in enumerate(times):
-            x = int(i * 2) % width  # slow pan: every frame differs, all sharp
-            img = np.ascontiguousarray(tex[:, x: x + width])
-            if i in blurred_set:
-                img = cv2.GaussianBlur(img, (0, 0), 6.0)
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = int(round(t / tb))
-            out.mux(vs.encode(frame))
-        out.mux(vs.encode(None))
+        _write_video(out, vs, _frame_times(n, fps, vfr), _texture(height, width, seed), blurred_set)
         if ast is not None:
             _write_audio(out, ast, _tone(duration_s, sample_rate, active, amplitude), channels)
     return {"fps": fps, "duration_s": duration_s, "width": width, "height": height, "n_frames": n,
             "active_segments_s": [list(a) for a in active], "blurred_frames": sorted(blurred_set)}
+
+
+def _write_video(out, stream, times: np.ndarray, texture: np.ndarray, blurred: set[int]) -> None:
+    import av
+    import cv2
+
+    width, tb = stream.width, stream.codec_context.time_base
+    for i, t in enumerate(times):
+        x = int(i * 2) % width  # slow pan: every frame differs, all sharp
+        img = np.ascontiguousarray(texture[:, x: x + width])
+        if i in blurred:
+            img = cv2.GaussianBlur(img, (0, 0), 6.0)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+        frame.pts = int(round(t / tb))
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode(None))
 
 
 def _time_base(vfr: bool, fps: float) -> Fraction:
@@ -138,10 +145,16 @@ def write_bad_inputs(folder: str | os.PathLike, good: str | os.PathLike | None =
         data = Path(good).read_bytes()
         (folder / "truncated.mp4").write_bytes(data[: len(data) * 6 // 10])  # moov at the end: now missing
         expected["truncated"] = "unreadable"
+    full = folder / ".faststart_full.mp4"
+    write_clip(full, duration_s=9.0, width=480, options={"movflags": "faststart"})
+    data = full.read_bytes()
+    full.unlink()
+    (folder / "truncated_faststart.mp4").write_bytes(data[: len(data) * 6 // 10])  # header says 9 s; data stops
+    expected["truncated_faststart"] = "decode_error"
     write_clip(folder / "one_frame.mp4", duration_s=1 / 25, active_s=[(0, 0.04)])
     expected["one_frame"] = "too_short"
-    write_clip(folder / "no_audio.mp4", duration_s=10.0, audio=False, fps=10)
+    write_clip(folder / "no_audio.mp4", duration_s=9.0, audio=False, fps=10)
     expected["no_audio"] = "no_audio"
-    write_clip(folder / "silent.mp4", duration_s=10.0, active_s=[], fps=10, width=480)
+    write_clip(folder / "silent.mp4", duration_s=9.0, active_s=[], width=480)
     expected["silent"] = "silent_audio"
     return expected

@@ -1,15 +1,26 @@
 """Frame choice: the sharpest frames inside the audio-active segments, spread over time.
 
-One decoding pass per video. The active time is cut into ``n_frames`` equal bins (so the choice spreads
-over all the sound, not over one loud second). Each decoded frame inside a segment (every ``stride``-th)
-gets a *coarse* focus score: the variance of the Laplacian of its luma plane, taken zero-copy from the
-decoded YUV frame and area-downscaled by ``coarse_scale`` (it ranks frames like the full-resolution score
-at a fraction of the cost; see ``benchmarks/pipeline_cpu.py``). Each bin is cut in ``per_bin`` sub-bins
-whose best frames are the candidates (near each other in time, the top frames of one bin would all be
-neighbours); a greedy pass then takes the sharpest candidates, at most one per bin first, never two closer than
-``min_gap_s``. Frames far below the clip's typical sharpness (motion blur, defocus) are never candidates.
-Only the chosen frames are converted to colour (JPEG) and to PyAV's full-resolution grey image, whose
-Laplacian variance is the ``sharpness`` written to the manifest. Decoding stops after the last segment.
+One decoding pass per video, stopped after the last active segment. The active time is cut into
+``n_frames`` equal bins (so the choice spreads over all the sound, not one loud second), each cut again in
+``per_bin`` fine bins whose best frames are the candidates (the top frames of one bin would otherwise all
+be neighbours). The focus score is the variance of the Laplacian of the frame's luma plane, read zero-copy
+from the decoded YUV frame (no colour conversion; ``coarse_scale`` > 1 area-downscales it first).
+
+Staying near the cost of decoding alone (measured in ``benchmarks/pipeline_cpu.py``):
+
+* constant-rate streams are decoded with ``skip_frame=NONREF``: the decoder drops non-reference frames
+  (most B-frames, typically 30-60 % of an upload) without decoding them, and a frame's index comes from its
+  timestamp on the frame grid (a timestamp off the grid makes the video be scanned again with every frame).
+  Every decoded frame in the segments is scored. Reference frames are the encoder's best-quality pictures,
+  so the pick loses little (worst bin within 2 % of the exhaustive best on the benchmark clips);
+* otherwise every frame is decoded and every ``full_stride``-th one scored, then the unscored neighbours of
+  each fine bin's best (held only while that bin is open): sharpness varies smoothly between adjacent
+  frames, so this finds the bin's best frame nearly always.
+
+A greedy pass takes the sharpest candidates, at most one per bin first, never two closer than
+``min_gap_s``; frames far below the clip's median score (motion blur, defocus) are never candidates. Only
+the chosen frames are converted to colour (JPEG) and to PyAV's full-resolution grey image
+(``to_ndarray(format="gray")``), whose Laplacian variance is the ``sharpness`` in the manifest.
 """
 
 from __future__ import annotations
@@ -17,13 +28,15 @@ from __future__ import annotations
 import bisect
 import logging
 import os
+from collections import deque
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.errors import Rejected
-from pipeline.media import coarse_sharpness, full_sharpness, open_media, write_jpeg
+from pipeline.media import coarse_sharpness, full_sharpness, open_media, stream_fps, stream_seconds, write_jpeg
 from pipeline.records import FrameRecord, ProbeRecord, SelectionRecord, VideoRecord, make_frame_id
 
 log = logging.getLogger(__name__)
@@ -35,8 +48,11 @@ class FrameConfig:
 
     n_frames: int = 5  # AVATAR annotates ~5 frames per video
     min_gap_s: float = 1.0  # chosen frames are at least this far apart
-    stride: int = 1  # score every stride-th frame inside the segments
-    coarse_scale: int = 2  # integer downscale of the luma for the coarse score (1: full resolution)
+    skip_nonref: bool = True  # constant-rate streams: the decoder drops non-reference frames (most B-frames)
+    stride: int = 1  # with non-reference frames skipped: score every stride-th decoded frame in the segments
+    full_stride: int = 2  # when every frame is decoded (variable rate, skip_nonref off): score every 2nd ...
+    refine_radius: int | None = None  # ... then this many neighbours each side of a bin's best (None: stride - 1)
+    coarse_scale: int = 1  # integer downscale of the luma for the scan score (1: full resolution, exact)
     per_bin: int = 3  # each bin is cut in this many sub-bins whose best frames are the candidates
     min_relative_sharpness: float = 0.5  # candidates must reach this fraction of the clip's median score
     min_sharpness: float = 1.0  # coarse score floor: flat frames (black, fades) hold nothing to annotate
@@ -63,30 +79,97 @@ class _Bins:
         return min(self.n - 1, int(active_t / self.width))
 
 
-def _scan(container, stream, bins: _Bins, config: FrameConfig, fps: float) -> tuple[list[tuple], list[float]]:
-    """Decode once, score frames in the segments, keep the best frame of each fine bin.
+class _Scan:
+    """Streaming state of one decoding pass: the best frame per fine bin and the unscored neighbours of it."""
+
+    def __init__(self, bins: _Bins, config: FrameConfig, stride: int):
+        self.bins, self.config, self.stride = bins, config, max(1, stride)
+        self.best: list[tuple | None] = [None] * bins.n  # (score, index, t, frame, coarse bin)
+        self.neighbours: list[list[tuple]] = [[] for _ in range(bins.n)]  # (index, t, frame)
+        self.radius = max(0, self.stride - 1 if config.refine_radius is None else config.refine_radius)
+        self.recent: deque[tuple] = deque(maxlen=self.radius)  # the unscored frames just before a score
+        self.capture: tuple[int, int] | None = None  # (bin, frames left) to hold after a new best
+        self.scores: list[float] = []
+        self.open_bin = 0
+
+    def score(self, frame) -> float:
+        value = coarse_sharpness(frame, self.config.coarse_scale)
+        self.scores.append(value)
+        return value
+
+    def offer(self, b: int, score: float, index: int, t: float, frame) -> bool:
+        if self.best[b] is None or score > self.best[b][0]:  # ties keep the earlier frame
+            self.best[b] = (score, index, t, frame, b // self.config.per_bin)
+            return True
+        return False
+
+    def add(self, k: int, index: int, t: float, frame, b: int | None) -> None:
+        """Take the ``k``-th decoded frame (``index`` in the stream, shown at ``t``, in fine bin ``b``)."""
+        if self.capture is not None:  # the frames right after a bin's best: kept for refinement
+            cb, left = self.capture
+            if cb == b:
+                self.neighbours[b].append((index, t, frame))
+            self.capture = (cb, left - 1) if left > 1 and cb == b else None
+        if b is None:
+            self.recent.clear()
+            return
+        self.close_before(b)
+        if k % self.stride:
+            self.recent.append((index, t, frame, b))
+            return
+        if self.offer(b, self.score(frame), index, t, frame) and self.radius:
+            self.neighbours[b] = [r[:3] for r in self.recent if r[3] == b]
+            self.capture = (b, self.radius)
+        self.recent.clear()
+
+    def close_before(self, b: int) -> None:
+        """Refine the bins before ``b`` (time only moves forward): score the neighbours of their best."""
+        for k in range(self.open_bin, min(b, self.bins.n)):
+            for index, t, frame in self.neighbours[k]:
+                self.offer(k, self.score(frame), index, t, frame)
+            self.neighbours[k] = []  # release the frames
+        self.open_bin = max(self.open_bin, b)
+
+
+def _scan(container, stream, bins: _Bins, config: FrameConfig, skip_nonref: bool) -> tuple[list[tuple],
+                                                                                            list[float]] | None:
+    """Decode once; score every ``stride``-th decoded frame inside the segments, then the neighbours of each
+    bin's best. With ``skip_nonref`` the decoder drops non-reference frames (most B-frames) unseen, and a
+    frame's index comes from its timestamp on the constant-rate grid; None is returned when a timestamp is
+    off that grid (then the caller scans again with every frame).
 
     Returns ``([(score, index, t, frame, coarse_bin), ...], all scores)``.
     """
     import av
 
-    best: list[tuple | None] = [None] * bins.n
-    scores: list[float] = []
+    scan = _Scan(bins, config, config.stride if skip_nonref else config.full_stride)
+    fps = stream_fps(stream) or 25.0
+    t0 = stream_seconds(stream, stream.start_time) or 0.0
+    stream.codec_context.skip_frame = "NONREF" if skip_nonref else "DEFAULT"
+    last = -1
     try:
-        for index, frame in enumerate(container.decode(stream)):
-            t = float(frame.time) if frame.time is not None else index / (fps or 25.0)
+        for k, frame in enumerate(container.decode(stream)):
+            t = float(frame.time) if frame.time is not None else t0 + k / fps
             if t > bins.end:
                 break  # nothing active after the last segment: stop decoding
-            b = bins(t)
-            if b is None or index % config.stride:
-                continue
-            score = coarse_sharpness(frame, config.coarse_scale)
-            scores.append(score)
-            if best[b] is None or score > best[b][0]:  # ties keep the earlier frame
-                best[b] = (score, index, t, frame, b // config.per_bin)
+            index = k
+            if skip_nonref:
+                x = (t - t0) * fps
+                index = int(round(x))
+                if abs(x - index) > 0.25 or index <= last:
+                    return None
+                last = index
+            scan.add(k, index, t, frame, bins(t))
     except av.FFmpegError as exc:
-        raise Rejected("decode_error", f"video stream failed to decode at frame {len(scores)}: {exc}") from exc
-    return [c for c in best if c is not None], scores
+        raise Rejected("decode_error", f"video stream failed to decode at frame {len(scan.scores)}: {exc}") from exc
+    scan.close_before(bins.n)
+    return [c for c in scan.best if c is not None], scan.scores
+
+
+def constant_rate(stream) -> bool:
+    """True when the stream declares one frame rate (average == nominal): frame index = time x fps."""
+    avg, base = stream.average_rate, stream.base_rate
+    return bool(avg and base and avg == base)
 
 
 def _select(candidates: list[tuple], scores: list[float], config: FrameConfig) -> list[tuple]:
@@ -126,12 +209,8 @@ def choose_frames(video: VideoRecord, probe: ProbeRecord, segments: list[list[fl
     vid = video.video_id
     log.info("decode-video %s", vid)  # one line per decoding pass: resume tests count them
     bins = _Bins(segments, config.n_frames * config.per_bin)
-    with open_media(video.path, vid) as container:
-        stream = container.streams[probe.video_stream]
-        try:
-            candidates, scores = _scan(container, stream, bins, config, probe.fps)
-        except Rejected as exc:
-            raise Rejected(exc.reason, f"video {vid}: {exc.detail}") from exc
+    with ExitStack() as stack:  # the containers stay open until the chosen frames are written
+        candidates, scores = _candidates(video, probe, bins, config, stack)
         chosen = _select(candidates, scores, config)
         if not chosen:
             raise Rejected("no_sharp_frames", f"video {vid}: expected a frame with sharpness >= "
@@ -140,6 +219,22 @@ def choose_frames(video: VideoRecord, probe: ProbeRecord, segments: list[list[fl
     selection = SelectionRecord(video_id=vid, n_frames=len(records), frame_ids=[r.frame_id for r in records],
                                 n_scored=len(scores))
     return records, selection
+
+
+def _candidates(video: VideoRecord, probe: ProbeRecord, bins: _Bins, config: FrameConfig,
+                stack: ExitStack) -> tuple[list[tuple], list[float]]:
+    """Scan with non-reference frames skipped when the rate is constant; again with every frame if needed."""
+    container = stack.enter_context(open_media(video.path, video.video_id))
+    stream = container.streams[probe.video_stream]
+    try:
+        found = _scan(container, stream, bins, config, config.skip_nonref and constant_rate(stream))
+        if found is None:  # timestamps off the frame grid: indices need every frame
+            log.info("video %s: irregular timestamps, decoding every frame", video.video_id)
+            container = stack.enter_context(open_media(video.path, video.video_id))
+            found = _scan(container, container.streams[probe.video_stream], bins, config, False)
+    except Rejected as exc:
+        raise Rejected(exc.reason, f"video {video.video_id}: {exc.detail}") from exc
+    return found
 
 
 def _write(video: VideoRecord, cand: tuple, frames_dir: Path, config: FrameConfig) -> FrameRecord:

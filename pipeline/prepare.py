@@ -19,6 +19,7 @@ or rejected by probe or activity) and reuses the probe/activity rows of half-don
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -28,13 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avatar_bench.io import atomic_write_json
+from avatar_bench.io import atomic_path, atomic_write_json
 from pipeline.activity import ActivityConfig
 from pipeline.config import from_dict, to_dict
 from pipeline.frames import FrameConfig
 from pipeline.manifest import STATUS_OK, STATUS_REJECTED, Manifest, reason_counts
 from pipeline.probe import ProbeConfig
-from pipeline.records import FRAME_KEY, VIDEO_KEY, ActivityRecord, ProbeRecord, VideoRecord
+from pipeline.records import (
+    FRAME_KEY,
+    VIDEO_KEY,
+    ActivityRecord,
+    FrameRecord,
+    ProbeRecord,
+    SelectionRecord,
+    VideoRecord,
+)
 from pipeline.sources import iter_source
 from pipeline.sources.vggsound import DownloadConfig
 from pipeline.video_stages import VideoOutcome
@@ -42,6 +51,8 @@ from pipeline.workers import run_videos
 
 log = logging.getLogger(__name__)
 
+RECORDS = {"videos": VideoRecord, "probe": ProbeRecord, "activity": ActivityRecord, "frames": FrameRecord,
+           "selection": SelectionRecord}
 STAGES = (("videos", VIDEO_KEY), ("probe", VIDEO_KEY), ("activity", VIDEO_KEY), ("frames", FRAME_KEY),
           ("selection", VIDEO_KEY))
 _NEVER = 10**12  # manifests flush only at our checkpoints (stage order matters for resume)
@@ -91,8 +102,18 @@ class _Manifests:
         self.last, self.since = time.monotonic(), 0
 
     def finalize(self) -> dict[str, Any]:
+        import pandas as pd
+
         self.checkpoint()
-        return {name: self.m[name].finalize() for name, _ in STAGES}
+        tables = {}
+        for name, _ in STAGES:
+            df = self.m[name].finalize()
+            if "status" not in df.columns:  # nothing reached this stage: still give readers the contract columns
+                df = pd.DataFrame(columns=[f.name for f in dataclasses.fields(RECORDS[name])])
+                with atomic_path(self.m[name].path) as tmp:
+                    df.to_parquet(tmp, index=False)
+            tables[name] = df
+        return tables
 
 
 def prepare(source: str, out_dir: str | os.PathLike, config: PrepareConfig | None = None, *,

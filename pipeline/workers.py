@@ -47,10 +47,18 @@ def run_videos(videos: list[VideoRecord], probes: dict[str, ProbeRecord], activi
         bar.close()
 
 
+# Imported once by the fork server, then inherited by every worker (librosa alone takes seconds to import).
+PRELOAD = ["pipeline.video_stages", "librosa.feature.spectral", "scipy.ndimage", "cv2", "av"]
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     # forkserver: children start from a clean process (no threads inherited from pyarrow or tqdm).
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method), initializer=init_worker,
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+    else:
+        ctx = mp.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
                                initargs=(logging.getLogger().getEffectiveLevel(),))
 
 

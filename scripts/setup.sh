@@ -24,4 +24,8 @@ if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
 fi
 echo "[setup] installing avatar-toolkit[all]"
 .venv/bin/pip install -q -e ".[all]"
+if [ ! -x .lsvenv/bin/label-studio ] && [ "${AVATAR_SKIP_LABEL_STUDIO:-0}" != 1 ]; then
+  # Label Studio lives in its own venv: its pins conflict with Prefect's (see scripts/labelstudio.py).
+  .venv/bin/python scripts/labelstudio.py install
+fi
 echo "[setup] done: $(.venv/bin/python -c 'import torch, prefect; print("torch", torch.__version__, "prefect", prefect.__version__)')"

@@ -18,7 +18,7 @@ from avatar_bench.synth.scene import Scene
 EDGE_MARGIN_S = 0.25  # stay this far from the start/end of any audible stretch
 BLUR_MARGIN = 2  # frames kept away from a blurred frame
 MIN_SOUNDING_VISIBLE = 0.5  # visible share of a sounding instance's sprite
-MIN_TWIN_VISIBLE = 0.3  # visible share of at least one look-alike in a multi-entity frame
+MIN_TWIN_VISIBLE = 0.5  # ... and of at least one look-alike (equal, so size alone does not tell them apart)
 
 
 def in_any(t: float, intervals: list[list[float]], margin: float = 0.0) -> bool:

@@ -85,7 +85,7 @@ def waveform(category: str, t: np.ndarray, duration: float, pitch: float, sr: in
         f = pitch * (1.0 + 0.6 * np.clip(t / max(0.5 * duration, 1e-3), 0, 1))
         phase = 2 * np.pi * np.cumsum(f) / sr
         rough = 1.0 + 0.3 * np.sin(2 * np.pi * 23.0 * t)
-        return rough * _harmonics(phase, f.max(initial=pitch), sr, [1 / k for k in range(1, 11)]) / 2.5
+        return rough * _harmonics(phase, f.max(initial=pitch), sr, [k**-0.5 for k in range(1, 25)]) / 5.0
     if category == "horn":
         out = np.zeros_like(t)
         for ratio in (1.0, 1.26):
@@ -124,8 +124,11 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def mix(tracks: Sequence[tuple[np.ndarray, float]], n_samples: int, channels: int, noise_rms: float,
-        rng: np.random.Generator, peak: float = 0.6) -> np.ndarray:
-    """Mix mono tracks with their stereo pan in [-1, 1], normalise the peak, add background noise.
+        rng: np.random.Generator, level_rms: float = 0.1, max_peak: float = 0.9) -> np.ndarray:
+    """Mix mono tracks with their stereo pan in [-1, 1], set the loudness, add background noise.
+
+    The mix is scaled so that its RMS *over the samples where a source sounds* is ``level_rms`` (sparse
+    percussive sources are as loud as sustained ones), unless that would push the peak over ``max_peak``.
 
     Returns:
         float32 array ``(channels, n_samples)``.
@@ -138,9 +141,10 @@ def mix(tracks: Sequence[tuple[np.ndarray, float]], n_samples: int, channels: in
             angle = (pan + 1.0) * np.pi / 4.0
             out[0] += np.cos(angle) * signal
             out[1] += np.sin(angle) * signal
-    top = np.abs(out).max(initial=0.0)
-    if top > 0:
-        out *= peak / top
+    sounding = np.any(out != 0, axis=0)
+    if sounding.any():
+        rms = np.sqrt(np.mean(out[:, sounding] ** 2))
+        out *= min(level_rms / rms, max_peak / np.abs(out).max())
     if noise_rms > 0:
         out += noise_rms * pink_noise(n_samples, rng)[None, :]
     return np.clip(out, -1.0, 1.0).astype(np.float32)

@@ -33,17 +33,17 @@ class CategorySpec:
 
 CATEGORIES: tuple[CategorySpec, ...] = (
     CategorySpec(1, "drum", "instrument", ("playing drum kit", "playing bass drum", "playing snare drum"),
-                 ("drum",), (0.32, 0.42), (0.18, 0.45), (0.25, 0.35), 0.005, 0.10),
+                 ("drum",), (0.32, 0.42), (0.18, 0.4), (0.25, 0.35), 0.005, 0.10),
     CategorySpec(2, "bell", "instrument", ("church bell ringing", "playing tubular bells"),
-                 ("bell",), (0.30, 0.40), (0.25, 0.5), (0.6, 0.9), 0.005, 0.30),
+                 ("bell",), (0.30, 0.40), (0.2, 0.4), (0.6, 0.9), 0.005, 0.30),
     CategorySpec(3, "bird", "animal", ("bird chirping, tweeting", "bird squawking"),
-                 ("bird",), (0.24, 0.32), (0.15, 0.45), (0.15, 0.35), 0.01, 0.03, True),
+                 ("bird",), (0.24, 0.32), (0.15, 0.4), (0.15, 0.35), 0.01, 0.03, True),
     CategorySpec(4, "engine", "vehicle", ("engine accelerating, revving, vroom", "car engine idling"),
-                 ("car", "truck", "motorcycle"), (0.32, 0.42), (0.2, 0.45), (0.4, 0.8), 0.06, 0.08, True),
+                 ("car", "truck", "motorcycle"), (0.32, 0.42), (0.2, 0.4), (0.4, 0.8), 0.06, 0.08, True),
     CategorySpec(5, "horn", "vehicle", ("vehicle horn, car horn, honking", "air horn"),
-                 ("horn",), (0.30, 0.40), (0.2, 0.45), (0.2, 0.45), 0.01, 0.04, True),
+                 ("horn",), (0.30, 0.40), (0.2, 0.4), (0.2, 0.45), 0.01, 0.04, True),
     CategorySpec(6, "dog", "animal", ("dog barking", "dog bow-wow"),
-                 ("dog",), (0.30, 0.40), (0.2, 0.45), (0.12, 0.2), 0.008, 0.06),
+                 ("dog",), (0.30, 0.40), (0.2, 0.4), (0.12, 0.2), 0.008, 0.06),
 )
 BY_NAME = {c.name: c for c in CATEGORIES}
 

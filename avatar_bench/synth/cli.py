@@ -2,7 +2,7 @@
 
     avatar-synth generate --preset tiny|small|full --out DIR [--seed N] [--workers N]
                           [--width W --height H --fps F --duration S]
-    avatar-synth contact-sheet --data DIR --out PNG [--scenario NAME] [--split test]
+    avatar-synth contact-sheet --data DIR --out PNG [--scenario NAME | --cross-event] [--split test]
     avatar-synth check-cue --data DIR [--window 2.0]
 
 Bad arguments or settings print one line and exit with status 2.
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     sheet.add_argument("--split", choices=SPLITS, default="test")
     sheet.add_argument("--count", type=_positive_int, default=4, help="frames on the sheet")
     sheet.add_argument("--width", type=_positive_int, default=320, help="width of each tile")
+    sheet.add_argument("--cross-event", action="store_true", help="the frames of one cross-event video")
     cue = sub.add_parser("check-cue", help="temporal vs single-frame choice of the sounding look-alike")
     cue.add_argument("--data", required=True)
     cue.add_argument("--window", type=_number, default=2.0, help="seconds each side of the frame")
@@ -91,7 +92,7 @@ def _contact_sheet(args: argparse.Namespace) -> int:
     from avatar_bench.synth.contact import contact_sheet
 
     n = contact_sheet(args.data, args.out, scenario=args.scenario, split=args.split, count=args.count,
-                      tile_width=args.width)
+                      tile_width=args.width, cross_event=args.cross_event)
     print(f"wrote {args.out} ({n} frames)")
     return 0
 

@@ -42,15 +42,28 @@ def render_tile(ds: AvatarDataset, image_id: int, frames_root: Path, tile_width:
 
 
 def contact_sheet(data_dir: str | Path, out_png: str | Path, scenario: str | None = None, split: str = "test",
-                  count: int = 4, tile_width: int = 320, columns: int = 2) -> int:
-    """Write a grid of ``count`` annotated frames (of ``scenario`` if given); returns the number drawn."""
+                  count: int = 4, tile_width: int = 320, columns: int = 2, cross_event: bool = False) -> int:
+    """Write a grid of ``count`` annotated frames and return how many were drawn.
+
+    Args:
+        data_dir: a generated dataset folder.
+        out_png: the PNG to write (palette-quantised to stay small).
+        scenario: only frames of this scenario.
+        split: which annotation file to read.
+        count, tile_width, columns: grid shape.
+        cross_event: only the frames of the first cross-event video, in time order.
+    """
     from PIL import Image
 
     root = Path(data_dir)
     ds = AvatarDataset.load(root / "annotations" / f"{split}.json")
     images = [im for im in ds.images if scenario is None or im.scenario == scenario]
+    if cross_event:
+        videos = sorted(ds.cross_event_video_ids())
+        images = [im for im in images if videos and im.video_id == videos[0]]
     if not images:
-        raise AvatarError(f"{root}: no {scenario or 'annotated'} frame in the {split} split")
+        what = "cross-event" if cross_event else (scenario or "annotated")
+        raise AvatarError(f"{root}: no {what} frame in the {split} split")
     # spread the picks over videos: one frame per video first
     picked, seen = [], set()
     for im in images + images:
@@ -67,5 +80,5 @@ def contact_sheet(data_dir: str | Path, out_png: str | Path, scenario: str | Non
         sheet.paste(tile, ((k % columns) * tile.width, (k // columns) * tile.height))
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, optimize=True)
+    sheet.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
     return len(tiles)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from avatar_bench.format import SPLITS, AvatarDataset
+from avatar_bench.format import SPLITS, AvatarDataset, Image
 from avatar_bench.rle import decode
 from avatar_bench.synth.render import Renderer
 from avatar_bench.synth.scene import scene_from_meta
@@ -58,7 +58,7 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
-def _judge_frame(ds: AvatarDataset, im, luma: np.ndarray, env: np.ndarray, renderer: Renderer,
+def _judge_frame(ds: AvatarDataset, im: Image, luma: np.ndarray, env: np.ndarray, renderer: Renderer,
                  window: int) -> dict[str, Any]:
     anns = ds.anns_by_image[im.id]
     loud = next(a for a in anns if a.sounding)
@@ -66,7 +66,7 @@ def _judge_frame(ds: AvatarDataset, im, luma: np.ndarray, env: np.ndarray, rende
     frames = range(max(0, im.frame_index - window), min(len(luma), im.frame_index + window + 1))
     signals = {a.track_id: np.full(len(frames), np.nan) for a in twins}
     for j, f in enumerate(frames):
-        _, ids = renderer.render(f, blur=False)
+        _, ids = renderer.render(f, colour=False)
         for tid, sig in signals.items():
             mask = ids == tid
             if mask.any():

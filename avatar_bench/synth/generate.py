@@ -18,6 +18,7 @@ from typing import Any
 
 from avatar_bench.format import scenario_problems
 from avatar_bench.io import atomic_write_json, atomic_write_text
+from avatar_bench.synth.clip import GENERATOR_VERSION
 from avatar_bench.synth.config import ClipPlan, SynthConfig, SynthError, plan_clips, resolve_config
 from avatar_bench.synth.dataset import build_splits, coco_categories, vggsound_csv
 from avatar_bench.synth.scene import build_scene, video_name
@@ -52,12 +53,11 @@ def _check_settings(out_dir: Path, stamp: dict[str, Any]) -> None:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise SynthError(f"{path}: unreadable ({exc}); remove it or choose another --out") from None
-    old_stamp = {"seed": old.get("seed"), "config": old.get("config")}
+    old_stamp = {k: old.get(k) for k in stamp}
     if old_stamp != stamp:
         diff = sorted(k for k in {**(old.get("config") or {}), **stamp["config"]}
                       if (old.get("config") or {}).get(k) != stamp["config"].get(k))
-        if old.get("seed") != stamp["seed"]:
-            diff.insert(0, "seed")
+        diff += [k for k in ("seed", "generator_version") if old.get(k) != stamp[k]]
         raise SynthError(f"{out_dir} holds a dataset made with other settings (differs in {diff}); "
                          "choose another --out or remove it")
 
@@ -82,10 +82,11 @@ def generate(out_dir: str | os.PathLike, preset: str = "tiny", seed: int = 0, wo
         raise SynthError(f"seed must be a non-negative integer, got {seed!r}")
     cfg = resolve_config(preset, **overrides)
     out = Path(out_dir)
-    stamp = {"seed": seed, "config": cfg.to_dict()}
+    stamp = {"seed": seed, "config": cfg.to_dict(), "generator_version": GENERATOR_VERSION}
     _check_settings(out, stamp)
     for sub in ("videos", "meta", "frames", "annotations"):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(out)
     atomic_write_json(out / "synth.json", {**stamp, "complete": False}, indent=2)
     plans = plan_clips(cfg)
     todo = [p for p in plans if not is_complete(out, video_name(p.index))]
@@ -96,6 +97,13 @@ def generate(out_dir: str | os.PathLike, preset: str = "tiny", seed: int = 0, wo
     summary.update(made=len(todo), kept=len(plans) - len(todo), seconds=round(elapsed, 2))
     log.info("AVATAR-Synth %s: %d clips made, %d kept, %.1f s", preset, len(todo), summary["kept"], elapsed)
     return summary
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Delete the temporary files of writes that a killed run left half-done (``.<name>.<random>.tmp``)."""
+    for pattern in ("videos/.*.tmp", "meta/.*.tmp", "frames/*/.*.tmp", "annotations/.*.tmp", ".*.tmp"):
+        for path in out.glob(pattern):
+            path.unlink(missing_ok=True)
 
 
 def _run(out: Path, seed: int, cfg: SynthConfig, todo: list[ClipPlan], workers: int | None, progress: bool,
@@ -142,7 +150,8 @@ def finalize(out: Path, seed: int, cfg: SynthConfig, plans: list[ClipPlan]) -> d
     summary = {"out_dir": str(out), "preset": cfg.preset, "seed": seed, "videos": len(metas),
                "good_videos": len(metas) - sum(rejected.values()), "bad_videos": rejected, "splits": counts,
                "images": sum(c["images"] for c in counts.values())}
-    atomic_write_json(out / "synth.json", {"seed": seed, "config": cfg.to_dict(), "complete": True,
+    atomic_write_json(out / "synth.json", {"seed": seed, "config": cfg.to_dict(),
+                                           "generator_version": GENERATOR_VERSION, "complete": True,
                                            "categories": [c.to_dict() for c in coco_categories()], "counts": summary},
                       indent=2)
     return summary

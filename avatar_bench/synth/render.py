@@ -86,10 +86,14 @@ class Renderer:
             self._sprites[key] = make_sprite(*key)
         return self._sprites[key]
 
-    def render(self, i: int, blur: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Compose frame ``i``; returns views of the reused ``(buf, ids)`` buffers (copy to keep them)."""
+    def render(self, i: int, blur: bool = True, colour: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Compose frame ``i``; returns views of the reused ``(buf, ids)`` buffers (copy to keep them).
+
+        With ``colour=False`` only the instance-id buffer is drawn (the mask-only pass; ``buf`` is stale).
+        """
         h, w = self.scene.height, self.scene.width
-        np.copyto(self.buf, self.bg)
+        if colour:
+            np.copyto(self.buf, self.bg)
         self.ids.fill(0)
         y_p, u_p, v_p = frame_views(self.buf, h, w)
         self.boxes.clear()
@@ -105,13 +109,15 @@ class Renderer:
                 continue
             win = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
             a = spr.alpha[win]
-            np.copyto(y_p[fy0:fy1, fx0:fx1], spr.y[win], where=a)
             np.copyto(self.ids[fy0:fy1, fx0:fx1], np.uint8(inst.track_id), where=a)
+            if not colour:
+                continue
+            np.copyto(y_p[fy0:fy1, fx0:fx1], spr.y[win], where=a)
             cwin = (slice((fy0 - y0) // 2, (fy1 - y0) // 2), slice((fx0 - x0) // 2, (fx1 - x0) // 2))
             ac = spr.alpha_c[cwin]
             np.copyto(u_p[fy0 // 2:fy1 // 2, fx0 // 2:fx1 // 2], spr.u[cwin], where=ac)
             np.copyto(v_p[fy0 // 2:fy1 // 2, fx0 // 2:fx1 // 2], spr.v[cwin], where=ac)
-        if blur and i in self.scene.blurred:
+        if colour and blur and i in self.scene.blurred:
             self._blur(*self.scene.blurred[i])
         return self.buf, self.ids
 

@@ -114,11 +114,9 @@ def _path(rng: np.random.Generator, w: int, h: int, size: int, crossing: bool, d
     """A trajectory: ``wander`` (slow Lissajous inside the frame) or ``cross`` (enter, cross, leave)."""
     if crossing:
         speed = rng.uniform(0.12, 0.25) * w * (1 if rng.random() < 0.5 else -1)
-        span = w + size
         t_mid = rng.uniform(0.25, 0.75) * duration
         return {"type": 1.0, "x0": w / 2 - speed * t_mid, "vx": speed, "y0": rng.uniform(0.3, 0.7) * h,
-                "ay": rng.uniform(0.02, 0.08) * h, "fy": rng.uniform(0.1, 0.3), "py": rng.uniform(0, 2 * np.pi),
-                "span": span}
+                "ay": rng.uniform(0.02, 0.08) * h, "fy": rng.uniform(0.1, 0.3), "py": rng.uniform(0, 2 * np.pi)}
     return {"type": 0.0, "x0": rng.uniform(0.2, 0.8) * w, "ax": rng.uniform(0.05, 0.25) * w,
             "fx": rng.uniform(0.04, 0.15), "px": rng.uniform(0, 2 * np.pi),
             "y0": rng.uniform(0.3, 0.7) * h, "ay": rng.uniform(0.03, 0.2) * h,
@@ -182,7 +180,7 @@ def build_scene(*, seed: int, index: int, kind: str, split: str, defect: str | N
                   label=str(rng.choice(main.audio_labels)), instances=instances, sources=sources,
                   segments=cast.segments, blurred={}, bg_seed=int(bg_ss.generate_state(1)[0]))
     scene.blurred = _blur(rng, scene.n_frames, width)
-    scene.noise_rms = 0.0 if defect == "silent_audio" else float(rng.uniform(0.002, 0.006))
+    scene.noise_rms = 0.0 if defect == "silent_audio" else float(rng.uniform(0.0008, 0.002))
     scene.audio_seed = int(audio_ss.generate_state(1)[0])
     return scene
 

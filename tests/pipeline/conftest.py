@@ -28,3 +28,10 @@ def good_clip(media_dir):
     """A plain valid clip: sound throughout, nothing blurred."""
     path = media_dir / "good.mp4"
     return path, write_clip(path, seed=2)
+
+
+@pytest.fixture(scope="session")
+def bframes_clip(media_dir):
+    """Like real uploads: x264 'veryfast' (B-frames), so skipping non-reference frames skips frames."""
+    path = media_dir / "bframes.mp4"
+    return path, write_clip(path, seed=5, preset="veryfast", active_s=[(0.5, 9.5)], blurred=[40, 41, 42, 120, 200])

@@ -1,0 +1,304 @@
+"""Low-level submission I/O: listing a directory / .zip / .npz safely and decoding one heatmap.
+
+A *source* lists its heatmap files as :class:`Entry` records (plus every safety problem found while listing)
+and opens one entry for reading. Nothing is extracted to disk; each heatmap is decoded from its own stream,
+so memory holds one heatmap at a time. Safety rules (checked before any content is read):
+
+- zip members with an absolute path (``/x``, ``C:x``) or a ``..`` part, symbolic links (in a zip or on disk),
+  encrypted members and non-regular files are refused;
+- zip bombs: each member's declared size must be <= ``Limits.max_member_bytes`` and its compression ratio
+  <= ``Limits.max_ratio`` (1100:1 is above what deflate can reach, ~1032:1, so only bzip2/lzma bombs trip it);
+  the archive's total declared size must be <= ``Limits.total_bytes(n_frames)``. Declared sizes bound memory:
+  ``zipfile`` stops at the declared size and fails on a CRC mismatch.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from avatar_bench.errors import SubmissionError
+
+log = logging.getLogger(__name__)
+
+KINDS = {".npy": "npy", ".png": "png"}
+MiB = 1 << 20
+_ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+
+
+class BadHeatmap(ValueError):
+    """One heatmap cannot be used; the message says why (the caller adds which frame)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Safety limits of submission reading (bytes are uncompressed sizes)."""
+
+    max_member_bytes: int = 64 * MiB  # one file: a 4096x4096 float32 map
+    max_ratio: float = 1100.0
+    bytes_per_frame: int = 4 * MiB  # budget of the whole archive per expected frame (+ slack_bytes)
+    slack_bytes: int = 64 * MiB
+    max_side: int = 8192  # largest heatmap side accepted
+    max_entries_per_frame: int = 4  # listing more entries than this per expected frame (+ 1000) is refused
+
+    def total_bytes(self, n_frames: int) -> int:
+        return self.bytes_per_frame * n_frames + self.slack_bytes
+
+    def max_entries(self, n_frames: int) -> int:
+        return self.max_entries_per_frame * n_frames + 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One heatmap file of a submission."""
+
+    name: str  # path relative to the submission root (posix separators)
+    key: str  # name without its extension: an image id or "<video name>/<frame_index>"
+    kind: str  # "npy" | "png"
+    size: int  # uncompressed bytes
+
+
+def _ignored(name: str) -> bool:
+    # Finder and editors add these beside the real files; they are never heatmaps.
+    return name.startswith("__MACOSX/") or name.rsplit("/", 1)[-1].startswith(".")
+
+
+def _entry(name: str, size: int, problems: list[str]) -> Entry | None:
+    stem, dot, ext = name.rpartition(".")
+    kind = KINDS.get(f".{ext.lower()}") if dot else None
+    if kind is None:
+        problems.append(f"{name}: unexpected file (expected <key>.npy or <key>.png)")
+        return None
+    return Entry(name=name, key=stem, kind=kind, size=size)
+
+
+class DirSource:
+    """A directory of ``<key>.npy`` / ``<key>.png`` files (keys may contain one '/': video/frame)."""
+
+    def __init__(self, root: Path):
+        self.path = root
+
+    def scan(self, limits: Limits, n_frames: int) -> tuple[list[Entry], list[str]]:
+        entries: list[Entry] = []
+        problems: list[str] = []
+        stack = [("", self.path)]
+        while stack:
+            prefix, folder = stack.pop()
+            with os.scandir(folder) as it:
+                for d in sorted(it, key=lambda d: d.name):
+                    rel = f"{prefix}{d.name}"
+                    if _ignored(rel):
+                        continue
+                    if d.is_symlink():
+                        problems.append(f"{rel}: is a symbolic link (not followed)")
+                    elif d.is_dir(follow_symlinks=False):
+                        stack.append((f"{rel}/", Path(d.path)))
+                    elif not d.is_file(follow_symlinks=False):
+                        problems.append(f"{rel}: not a regular file")
+                    else:
+                        size = d.stat(follow_symlinks=False).st_size
+                        if size > limits.max_member_bytes:
+                            problems.append(f"{rel}: {size} bytes, more than the limit of {limits.max_member_bytes}")
+                        elif (e := _entry(rel, size, problems)) is not None:
+                            entries.append(e)
+                    if len(entries) + len(problems) > limits.max_entries(n_frames):
+                        problems.append(f"more than {limits.max_entries(n_frames)} files for {n_frames} frames; "
+                                        "stopped listing")
+                        return [], problems
+        return entries, problems
+
+    def open(self, entry: Entry) -> BinaryIO:
+        return open(self.path / entry.name, "rb")
+
+
+class ZipSource:
+    """A ``.zip`` or ``.npz`` archive; opened lazily per process (a zip handle must not cross a fork)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._zf: zipfile.ZipFile | None = None
+        self._pid = -1
+        self._names: dict[str, str] = {}  # entry name -> member name as stored
+
+    def __getstate__(self):
+        return {"path": self.path, "_zf": None, "_pid": -1, "_names": self._names}
+
+    def _zip(self) -> zipfile.ZipFile:
+        if self._zf is None or self._pid != os.getpid():
+            self._zf = zipfile.ZipFile(self.path)
+            self._pid = os.getpid()
+        return self._zf
+
+    def scan(self, limits: Limits, n_frames: int) -> tuple[list[Entry], list[str]]:
+        try:
+            infos = self._zip().infolist()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise SubmissionError(f"{self.path}: not a readable zip archive ({exc})") from None
+        if len(infos) > limits.max_entries(n_frames):
+            return [], [f"archive has {len(infos)} members for {n_frames} frames (limit "
+                        f"{limits.max_entries(n_frames)}); refusing to read it"]
+        entries, problems, seen = [], [], set()
+        total = 0
+        for info in infos:
+            name = info.filename.replace("\\", "/")
+            if name.endswith("/"):
+                continue
+            reason = _member_problem(info, name, limits)
+            if reason:
+                problems.append(f"{info.filename}: {reason}")
+                continue
+            if name.startswith("./"):
+                name = name[2:]
+            if name in seen:
+                problems.append(f"{info.filename}: appears twice in the archive")
+                continue
+            seen.add(name)
+            if _ignored(name):
+                continue
+            total += info.file_size
+            if (e := _entry(name, info.file_size, problems)) is not None:
+                entries.append(e)
+                self._names[name] = info.filename
+        if total > limits.total_bytes(n_frames):
+            return [], problems + [f"archive expands to {total} bytes, more than the limit of "
+                                   f"{limits.total_bytes(n_frames)} for {n_frames} frames (zip bomb?); "
+                                   "refusing to read it"]
+        return entries, problems
+
+    def open(self, entry: Entry) -> BinaryIO:
+        return self._zip().open(self._names.get(entry.name, entry.name))
+
+
+def _member_problem(info: zipfile.ZipInfo, name: str, limits: Limits) -> str | None:
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "absolute path in the archive (refused)"
+    if ".." in name.split("/"):
+        return "path escapes the archive ('..')"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link (refused)"
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    if info.compress_type not in _ZIP_METHODS:
+        return f"unsupported compression method {info.compress_type}"
+    if info.file_size > limits.max_member_bytes:
+        return f"expands to {info.file_size} bytes, more than the limit of {limits.max_member_bytes}"
+    if info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        return (f"compression ratio {info.file_size / max(info.compress_size, 1):.0f}:1 is above "
+                f"{limits.max_ratio:.0f}:1 (zip bomb?)")
+    return None
+
+
+def open_source(path: str | os.PathLike) -> DirSource | ZipSource:
+    """The source for ``path``: a directory, or a ``.zip`` / ``.npz`` file."""
+    path = Path(path)
+    if path.is_symlink() and path.is_dir():
+        raise SubmissionError(f"{path}: is a symbolic link to a directory; pass the directory itself")
+    if path.is_dir():
+        return DirSource(path)
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or directory")
+    if path.suffix.lower() in (".zip", ".npz"):
+        return ZipSource(path)
+    raise SubmissionError(f"{path}: expected a directory, a .zip or a .npz of heatmaps, got a '{path.suffix}' file")
+
+
+# -------------------------------------------------------------------------------------------- decoding
+def read_heatmap(fh: BinaryIO, kind: str, limits: Limits) -> np.ndarray:
+    """Decode one heatmap: a 2-D float/bool array (npy) or float32 in [0, 1] (png). Raises BadHeatmap."""
+    try:
+        if kind == "npy":
+            return _read_npy(fh, limits)
+        try:
+            return _read_png(fh, limits)
+        except (BadHeatmap, zipfile.BadZipFile, OSError):
+            raise
+        except Exception as exc:  # PIL raises SyntaxError, struct.error, zlib.error... on garbage PNG bytes
+            raise BadHeatmap(f"unreadable png file ({type(exc).__name__}: {exc})") from None
+    except BadHeatmap:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # garbage bytes, truncated, bad CRC
+        raise BadHeatmap(f"unreadable {kind} file ({exc})") from None
+
+
+def _check_shape(shape: tuple, limits: Limits) -> None:
+    if len(shape) != 2:
+        raise BadHeatmap(f"expected a 2-D (H, W) heatmap, got shape {tuple(shape)}")
+    if min(shape) < 1 or max(shape) > limits.max_side:
+        raise BadHeatmap(f"expected 1 <= H, W <= {limits.max_side}, got shape {tuple(shape)}")
+
+
+_HEADER_CACHE: dict[bytes, tuple] = {}  # raw .npy header -> (shape, fortran, dtype); parsing costs ~0.1 ms
+
+
+def _npy_header(fh: BinaryIO) -> tuple[tuple, bool, np.dtype]:
+    lead = fh.read(8)
+    if len(lead) < 8 or lead[:6] != np.lib.format.MAGIC_PREFIX:
+        raise BadHeatmap("not a .npy file (bad magic bytes)")
+    major = lead[6]
+    if major not in (1, 2):
+        raise BadHeatmap(f"unsupported .npy format version {major}.{lead[7]}")
+    size_bytes = fh.read(2 if major == 1 else 4)
+    hlen = int.from_bytes(size_bytes, "little")
+    if len(size_bytes) != (2 if major == 1 else 4) or hlen > 10_000:
+        raise BadHeatmap("corrupt .npy header")
+    header = fh.read(hlen)
+    parsed = _HEADER_CACHE.get(lead + header)
+    if parsed is None:
+        buf = io.BytesIO(lead + size_bytes + header)
+        np.lib.format.read_magic(buf)
+        reader = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        parsed = reader(buf)
+        if len(_HEADER_CACHE) < 256:
+            _HEADER_CACHE[lead + header] = parsed
+    return parsed
+
+
+def _read_npy(fh: BinaryIO, limits: Limits) -> np.ndarray:
+    shape, fortran, dtype = _npy_header(fh)
+    if dtype.hasobject or dtype.kind not in "fb" or dtype.itemsize > 8:
+        raise BadHeatmap(f"expected float16/32/64 (or bool) values, got dtype {dtype}"
+                         + (" (save 8-bit maps as PNG or divide by 255)" if dtype.kind in "iu" else ""))
+    _check_shape(shape, limits)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    data = fh.read(nbytes)
+    if len(data) != nbytes:
+        raise BadHeatmap(f"truncated: expected {nbytes} bytes of data for shape {tuple(shape)}, found {len(data)}")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _read_png(fh: BinaryIO, limits: Limits) -> np.ndarray:
+    from PIL import Image  # PIL is a core dependency, imported here to keep avatar-eval's start fast
+
+    with Image.open(io.BytesIO(fh.read())) as img:
+        if img.format != "PNG":
+            raise BadHeatmap(f"expected a PNG image, got {img.format}")
+        _check_shape((img.height, img.width), limits)
+        if img.mode == "1":
+            return np.asarray(img, dtype=np.float32)
+        scale = {"L": 255.0, "I;16": 65535.0, "I;16B": 65535.0}.get(img.mode)
+        if scale is None:
+            raise BadHeatmap(f"expected a single-channel 8- or 16-bit PNG, got mode {img.mode}")
+        return np.asarray(img).astype(np.float32) / np.float32(scale)
+
+
+def value_problem(arr: np.ndarray) -> str | None:
+    """Why a decoded heatmap's values are unusable (NaN/inf, outside [0, 1]), or None."""
+    if arr.dtype == bool:
+        return None
+    lo, hi = float(arr.min()), float(arr.max())
+    if np.isfinite(lo) and np.isfinite(hi):
+        if lo < 0.0 or hi > 1.0:
+            return f"values outside [0, 1]: min {lo:.4g}, max {hi:.4g}"
+        return None
+    n_nan = int(np.count_nonzero(np.isnan(arr)))
+    n_inf = int(np.count_nonzero(np.isinf(arr)))
+    return f"{n_nan} NaN and {n_inf} inf value(s) (expected finite values in [0, 1])"

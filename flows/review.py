@@ -1,0 +1,59 @@
+"""``avatar-review-push`` and ``avatar-review-pull``: Label Studio round trip of one batch (network I/O: retried)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.common import NETWORK_RETRIES, annotations_dir, artifact_key, batch_dir, only_network_errors, report
+
+
+def review_config(batch: str, project: str | None, categories: str | None):
+    from pipeline.review import ReviewConfig, load_categories
+
+    return ReviewConfig(project=project or f"AVATAR {batch}", categories=load_categories(categories))
+
+
+# Label Studio is remote state: never cached (push and pull are idempotent themselves), retried when unreachable.
+@task(name="review-push", cache_policy=NO_CACHE, retry_condition_fn=only_network_errors, **NETWORK_RETRIES)
+def push_task(work_dir: str, batch: str, project: str | None, categories: str | None) -> dict[str, Any]:
+    from pipeline.review import push
+
+    return push(work_dir, review_config(batch, project, categories))
+
+
+@task(name="review-pull", cache_policy=NO_CACHE, retry_condition_fn=only_network_errors, **NETWORK_RETRIES)
+def pull_task(work_dir: str, out: str, batch: str, project: str | None, categories: str | None) -> dict[str, Any]:
+    from pipeline.review import pull
+
+    return pull(work_dir, out, review_config(batch, project, categories))
+
+
+@task(name="review-progress", cache_policy=NO_CACHE, retry_condition_fn=only_network_errors, **NETWORK_RETRIES)
+def progress_task(project_id: int) -> dict[str, int]:
+    from pipeline.review.client import LabelStudioClient
+
+    return LabelStudioClient.from_settings().progress(project_id)
+
+
+@flow(name="avatar-review-push", log_prints=True)
+def review_push_flow(batch: str = "default", project: str | None = None,
+                     categories: str | None = None) -> dict[str, Any]:
+    """Send the batch's proposals to the Label Studio project (default title ``AVATAR <batch>``)."""
+    summary = push_task(str(batch_dir(batch)), batch, project, categories)
+    progress = progress_task(summary["project_id"])
+    create_markdown_artifact(report(batch, {"push": summary}, progress), key=artifact_key("review-push", batch))
+    return {**summary, "progress": progress}
+
+
+@flow(name="avatar-review-pull", log_prints=True)
+def review_pull_flow(batch: str = "default", project: str | None = None, categories: str | None = None,
+                     out: str | None = None) -> dict[str, Any]:
+    """Merge the batch's verified annotations into ``out`` (default ``<AVATAR_WORK_DIR>/annotations``)."""
+    summary = pull_task(str(batch_dir(batch)), out or str(annotations_dir()), batch, project, categories)
+    progress = progress_task(summary["project_id"])
+    create_markdown_artifact(report(batch, {"pull": summary}, progress), key=artifact_key("review-pull", batch))
+    return {**summary, "progress": progress}

@@ -1,0 +1,67 @@
+"""Audio for the taggers: a video's first audio stream as 16 kHz mono float32, and windows around frame times."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipeline.errors import PipelineError
+
+log = logging.getLogger(__name__)
+SAMPLE_RATE = 16000
+
+
+def load_audio(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray | None:
+    """Decode the first audio stream of ``path`` to mono float32 in [-1, 1] at ``sample_rate``.
+
+    Returns:
+        The samples, or ``None`` when the file has no audio stream.
+
+    Raises:
+        PipelineError: the file cannot be opened or its audio cannot be decoded.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return None
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+            chunks = [f.to_ndarray().reshape(-1)
+                      for frame in container.decode(stream) for f in resampler.resample(frame)]
+            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    except (av.error.FFmpegError, OSError) as exc:
+        raise PipelineError(f"video {path}: cannot decode its audio ({exc})") from None
+    return np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_audio(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray | None:
+    """:func:`load_audio` remembered for the last few videos (frames of one video arrive together)."""
+    return load_audio(path, sample_rate)
+
+
+def window(wave: np.ndarray, center_s: float, duration_s: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """``duration_s`` seconds of ``wave`` centred on ``center_s``; parts outside the audio are zeros.
+
+    Audio shorter than the window, a window past the end of the track (a video longer than its audio) and a
+    frame at t=0 all give a full-length window, zero-padded where there is no sound.
+    """
+    length = int(round(duration_s * sample_rate))
+    start = int(round(center_s * sample_rate)) - length // 2
+    out = np.zeros(length, dtype=np.float32)
+    lo, hi = max(start, 0), min(start + length, len(wave))
+    if hi > lo:
+        out[lo - start:hi - start] = wave[lo:hi]
+    return out
+
+
+def windows(wave: np.ndarray, centers_s: Sequence[float], duration_s: float,
+            sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Stack of :func:`window` for each centre: ``(len(centers_s), round(duration_s * sample_rate))``."""
+    return np.stack([window(wave, c, duration_s, sample_rate) for c in centers_s]) if len(centers_s) else \
+        np.zeros((0, int(round(duration_s * sample_rate))), np.float32)

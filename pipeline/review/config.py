@@ -1,0 +1,104 @@
+"""Review settings, the category list, and the Label Studio labeling config generated from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from avatar_bench.format import Category
+from pipeline.errors import PipelineError
+
+ANNOTATIONS_DIR = Path(__file__).resolve().parents[2] / "annotations"
+TEMPLATE = ANNOTATIONS_DIR / "labeling_config.xml"
+DEFAULT_TAXONOMY = ANNOTATIONS_DIR / "taxonomy.yaml"
+
+# from_name of each control in the labeling config (the template must use these names)
+MASK, SOUNDING, SCENARIO, HEARD, REJECT = "mask", "sounding", "scenario", "heard", "reject"
+IMAGE = "image"
+SOUNDING_YES, SOUNDING_NO = "sounding", "silent"
+REJECT_CHOICE = "reject frame"
+
+# 20 distinct colours (Sasha Trubetskoy's list); categories cycle through them
+PALETTE = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
+           "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000", "#ffd8b1",
+           "#000075", "#808080")
+
+
+@dataclass
+class ReviewConfig:
+    """How the review step talks to Label Studio.
+
+    Attributes:
+        project: title of the Label Studio project (found by title, created when absent).
+        categories: category list (names and ids of the AVATAR-COCO output); see :func:`load_categories`.
+        document_root: the ``LOCAL_FILES_DOCUMENT_ROOT`` Label Studio serves frames from (default: that
+            environment variable, else the work dir); every frame must lie under it.
+        chunk_size: tasks per import request (one request is one database transaction in Label Studio).
+        timeout_s: HTTP timeout per request.
+        template: labeling-config template (``annotations/labeling_config.xml``).
+    """
+
+    project: str = "AVATAR review"
+    categories: list[Category] = field(default_factory=list)
+    document_root: Path | None = None
+    chunk_size: int = 100
+    timeout_s: float = 120.0
+    template: Path = TEMPLATE
+
+    def root(self, work_dir: Path) -> Path:
+        if self.document_root is not None:
+            return Path(self.document_root).resolve()
+        env = os.environ.get("LOCAL_FILES_DOCUMENT_ROOT")
+        return Path(env).resolve() if env else Path(work_dir).resolve()
+
+
+def load_categories(path: str | os.PathLike | None = None) -> list[Category]:
+    """Categories from an AVATAR-COCO JSON file (its ``categories``) or a taxonomy YAML (ids 1..N in file order).
+
+    Args:
+        path: ``*.json`` (AVATAR-COCO) or ``*.yaml``; default ``annotations/taxonomy.yaml``.
+    """
+    path = Path(path) if path else DEFAULT_TAXONOMY
+    if path.suffix == ".json":
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return [Category.from_dict(c) for c in raw["categories"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise PipelineError(f"categories {path}: expected an AVATAR-COCO file with 'categories' ({exc})") from None
+    from pipeline.proposals.taxonomy import load_taxonomy  # the proposals stage owns the taxonomy's rules
+
+    tax = load_taxonomy(path)
+    return [Category(id=i, name=c.name, supercategory=c.supercategory,
+                     audio_labels=sorted({lab for labels in c.audio.values() for lab in labels}),
+                     detector_labels=sorted({lab for labels in c.detector.values() for lab in labels}))
+            for i, c in enumerate(tax.categories.values(), start=1)]
+
+
+def labeling_config(categories: list[Category], template: Path = TEMPLATE) -> str:
+    """The labeling config XML for ``categories``: the template with its category lists filled in.
+
+    Raises:
+        PipelineError: the template lacks a control the review module reads, or the category list is empty.
+    """
+    if not categories:
+        raise PipelineError("labeling config: expected at least one category, got none")
+    try:
+        root = ET.fromstring(Path(template).read_text(encoding="utf-8"))
+    except (OSError, ET.ParseError) as exc:
+        raise PipelineError(f"labeling config template {template}: {exc}") from None
+    controls = {el.get("name"): el for el in root.iter() if el.get("name")}
+    missing = [n for n in (IMAGE, MASK, SOUNDING, SCENARIO, HEARD, REJECT) if n not in controls]
+    if missing:
+        raise PipelineError(f"labeling config template {template}: missing control(s) named {missing}")
+    mask, heard = controls[MASK], controls[HEARD]
+    for control, tag in ((mask, "Label"), (heard, "Choice")):
+        for el in [e for e in control if e.tag == tag]:
+            control.remove(el)
+    for i, cat in enumerate(categories):
+        ET.SubElement(mask, "Label", value=cat.name, background=PALETTE[i % len(PALETTE)])
+        ET.SubElement(heard, "Choice", value=cat.name)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode")

@@ -1,0 +1,94 @@
+"""VGGSound download for real: yt-dlp's generic extractor against a local HTTP server on 127.0.0.1."""
+
+import threading
+from collections import Counter
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+
+from pipeline.prepare import PrepareConfig, prepare
+from pipeline.probe import probe_video
+from pipeline.records import VideoRecord
+from pipeline.sources.vggsound import DownloadConfig, download_clip
+
+GOOD = "-good_clip1"  # an id that begins with "-": yt-dlp must get a full URL, never the bare id
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    hits: Counter = Counter()
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def do_GET(self):
+        name = self.path.lstrip("/")
+        self.hits[name] += 1
+        if name.startswith("flaky") and self.hits[name] == 1:
+            self.send_error(503, "try again")  # a transient server error: retried
+            return
+        if name.startswith("dropped"):
+            self.send_response(200)  # promises more bytes than it sends: a broken connection
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            self.wfile.write(b"\0" * 1000)
+            return
+        super().do_GET()
+
+
+@pytest.fixture(scope="module")
+def server(media_dir, good_clip, tmp_path_factory):
+    root = tmp_path_factory.mktemp("www")
+    data = good_clip[0].read_bytes()
+    for name in (GOOD, "flaky_clip1"):
+        (root / f"{name}.mp4").write_bytes(data)
+    (root / "truncated_1.mp4").write_bytes(data[: len(data) // 2])  # moov atom at the end: lost
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/{{id}}.mp4"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _config(url):
+    return DownloadConfig(url_template=url, retries=2, backoff_s=0.01, socket_timeout_s=5, preset="ultrafast")
+
+
+def test_download_and_cut(server, tmp_path):
+    rec = download_clip(VideoRecord(video_id=f"{GOOD}_000002", start_s=2.0), tmp_path, _config(server))
+    assert rec.ok and rec.path == str(tmp_path / f"{GOOD}_000002.mp4")
+    probe = probe_video(rec.path)
+    assert probe.duration_s == pytest.approx(8.0, abs=0.15)  # the source is 10 s; cut from 2 s
+    assert probe.has_audio and (probe.width, probe.height) == (640, 360)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{GOOD}_000002.mp4"]  # no temporary left
+
+
+@pytest.mark.parametrize("yt_id,reason,hits", [("missing_404", "unavailable", 1), ("truncated_1", "cut_failed", None),
+                                               ("dropped_con", "download_failed", 3 * 2)])
+def test_failures_become_reasons(server, tmp_path, yt_id, reason, hits):
+    _Handler.hits.clear()
+    rec = download_clip(VideoRecord(video_id=f"{yt_id}_000000", start_s=0.0), tmp_path, _config(server))
+    assert rec.status == "rejected" and rec.reason == reason and yt_id in rec.detail
+    if hits is not None:  # 404 is not retried; a broken connection is, twice (2 requests per attempt)
+        assert _Handler.hits[f"{yt_id}.mp4"] == hits
+    assert not list(tmp_path.glob("*.mp4"))
+
+
+def test_transient_error_is_retried(server, tmp_path):
+    _Handler.hits.clear()
+    rec = download_clip(VideoRecord(video_id="flaky_clip1_000000", start_s=0.0), tmp_path, _config(server))
+    assert rec.ok and _Handler.hits["flaky_clip1.mp4"] >= 2
+
+
+def test_prepare_from_a_csv(server, tmp_path):
+    csv = tmp_path / "vgg.csv"
+    csv.write_text(f'{GOOD},0,"engine, idling",test\nmissing_404,0,dog,train\nbad id,1,x,test\n', encoding="utf-8")
+    cfg = PrepareConfig(download=_config(server))
+    summary = prepare(f"csv:{csv}", tmp_path / "work", cfg)
+    assert summary["kept_videos"] == 1 and summary["rejected"] == {"unavailable": 1, "bad_id": 1}
+    frames = pd.read_parquet(tmp_path / "work" / "manifests" / "frames.parquet")
+    assert set(frames["video_id"]) == {f"{GOOD}_000000"} and set(frames["label"]) == {"engine, idling"}
+    assert len(frames) == 5
