@@ -28,6 +28,7 @@ from tavlo_model.infer import predict, write  # noqa: E402
 from tavlo_model.train import train  # noqa: E402
 
 MODELS = {"TAVLO (T=4)": "synth_small_tavlo.yaml", "EZ-VSL-style (T=1)": "synth_small_ezvsl.yaml"}
+QUICK = ["--max_steps=4", "--batch_size=4", "--epochs=4"]  # tiny preset: 4 training clips
 ROWS = [("single", "CIoU", "single_ciou"), ("", "AUC", "single_auc"), ("mixed", "CIoU", "mixed_ciou"),
         ("multi-entity", "CIoU", "multi_entity_ciou"), ("off-screen", "TN", "off_screen_tn"),
         ("", "AUROC", "offscreen_auroc"), ("total", "CIoU", "total_ciou"), ("cross-event", "CIoU", "cross_event_ciou"),
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--generate", action="store_true", help="generate the 'small' preset into --data first")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configs", default=str(REPO / "tavlo_model" / "configs"), help="folder of the two YAMLs")
+    p.add_argument("--quick", action="store_true", help="a smoke run: a few steps each (for the 'tiny' preset)")
     p.add_argument("overrides", nargs="*", help="--key=value applied to both models (after --)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -83,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.generate and not (data / "annotations" / "test.json").exists():
         from avatar_bench.synth import generate
 
-        generate(data, preset="small", seed=a.seed)
+        generate(data, preset="tiny" if a.quick else "small", seed=a.seed)
+    overrides = [*QUICK, *a.overrides] if a.quick else a.overrides
     try:
-        results = {name: run_model(Path(a.configs) / cfg, data, out / Path(cfg).stem, a.seed, a.overrides)
+        results = {name: run_model(Path(a.configs) / cfg, data, out / Path(cfg).stem, a.seed, overrides)
                    for name, cfg in MODELS.items()}
     except TavloError as exc:
         print(f"compare: error: {exc}", file=sys.stderr)

@@ -33,6 +33,7 @@ class ModelConfig:
     # --- visual encoder: torchvision ResNet-18 architecture
     visual_width: int = 64  # base width; 64 is torchvision's (ImageNet weights fit only then), 32 = ~4x fewer FLOPs
     visual_stride: int = 32  # output stride 32 (torchvision), 16 or 8 (last stage(s) keep their resolution)
+    visual_stages: int = 4  # residual stages used: 4 = all, 2 or 3 = a lighter trunk with a smaller receptive field
     visual_weights: str = ""  # path of torchvision resnet18 ImageNet weights (.pth); never downloaded
     # --- audio encoder: 2-D CNN, each stage halves both axes, then the rectangular (H_a x W_a/T) kernel
     audio_channels: tuple[int, ...] = (32, 64, 128, 256)
@@ -67,6 +68,8 @@ class ModelConfig:
         problems = []
         if self.num_frames < 1:
             problems.append(f"num_frames: expected >= 1, got {self.num_frames}")
+        if self.visual_stages not in (2, 3, 4):
+            problems.append(f"visual_stages: expected 2, 3 or 4, got {self.visual_stages}")
         if self.visual_stride not in (8, 16, 32):
             problems.append(f"visual_stride: expected 8, 16 or 32, got {self.visual_stride}")
         if self.dim % self.num_heads:

@@ -36,7 +36,7 @@ class Tavlo(nn.Module):
         super().__init__()
         cfg.check()
         self.cfg = cfg
-        self.visual = ResNet18Encoder(cfg.visual_width, cfg.visual_stride)
+        self.visual = ResNet18Encoder(cfg.visual_width, cfg.visual_stride, cfg.visual_stages)
         if cfg.visual_weights:
             self.visual.load_weights(cfg.visual_weights)
         self.grid = self.visual.grid_size(cfg.img_size)

@@ -134,3 +134,38 @@ def test_spatial_radius_limits_which_tokens_mix(spatial, radius):
     near = torch.maximum((yy - 2).abs(), (xx - 2).abs()) <= radius
     assert torch.equal(cells, near)  # exactly the cells within the radius
     assert bool(moved[0]) == (spatial == "joint")  # the audio token sees the frame only in joint mode
+
+
+@pytest.mark.parametrize("stages,channels", [(2, 32), (3, 64), (4, 128)])
+def test_lighter_trunks_stop_early(stages, channels):
+    model = create_model("tavlo_r18_t4", **{**TINY, "visual_stages": stages, "visual_width": 16})
+    assert model.visual.out_channels == channels and hasattr(model.visual, "layer4") == (stages == 4)
+    frames, spec = _inputs(model)
+    assert model(frames, spec).shape[-1] == model.grid == model.visual(frames[:, 0]).shape[-1]
+
+
+def test_registry_fails_loudly():
+    assert {"tavlo_r18_t4", "ezvsl_r18"} <= set(list_models())
+    with pytest.raises(TavloError, match="unknown model 'tavlo_r50'"):
+        create_model("tavlo_r50")
+    with pytest.raises(TavloError, match="unknown config key"):
+        create_model("tavlo_r18_t4", num_frame=4)
+    with pytest.raises(TavloError, match="negatives"):
+        create_model("tavlo_r18_t4", negatives="min")
+    base = create_model("ezvsl_r18", **TINY)
+    assert base.cfg.num_frames == 1 and base.cfg.negatives == "max"
+
+
+def test_imagenet_weights_load_from_an_explicit_path(tmp_path):
+    reference = torchvision.models.resnet18(weights=None).eval()
+    path = tmp_path / "resnet18.pth"
+    torch.save(reference.state_dict(), path)
+    model = create_model("tavlo_r18_t4", visual_weights=str(path), img_size=64).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        ref = torch.nn.Sequential(*list(reference.children())[:-2])(x)
+        torch.testing.assert_close(model.visual(x), ref)
+    with pytest.raises(TavloError, match="width 32"):
+        create_model("tavlo_r18_t4", visual_weights=str(path), visual_width=32)
+    with pytest.raises(TavloError, match="never downloaded"):
+        create_model("tavlo_r18_t4", visual_weights=str(tmp_path / "absent.pth"))

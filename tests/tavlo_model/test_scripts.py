@@ -44,3 +44,22 @@ def test_gpu_check_script_runs_its_cpu_path(toy_root, tmp_path):
         assert all(r["samples_per_s"] > 0 for r in results.values())
     assert "resumed from" in proc.stderr and (out / "submission.npz").is_file()
     assert json.loads((out / "train" / "summary.json").read_text(encoding="utf-8"))["steps"] == 4
+
+
+@pytest.mark.slow
+def test_compare_script_prints_both_tables(toy_root, tmp_path):
+    tiny = [f"--model.{k}={list(v) if isinstance(v, tuple) else v}" for k, v in TINY.items()]
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "compare_tavlo_baseline.py"), "--data", str(toy_root),
+                           "--out", str(tmp_path / "cmp"), "--quick", "--", "--batch_size=2", "--eval_every=1",
+                           "--data.num_workers=0", *tiny], cwd=REPO, capture_output=True, text=True, timeout=400,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    header, *rows = proc.stdout.strip().splitlines()[-12:]
+    assert "TAVLO (T=4)" in header and "EZ-VSL-style (T=1)" in header
+    assert any(r.startswith("multi-entity") for r in rows) and any(r.startswith("cross-event") for r in rows)
+    saved = json.loads((tmp_path / "cmp" / "comparison.json").read_text(encoding="utf-8"))
+    assert set(saved) == {"TAVLO (T=4)", "EZ-VSL-style (T=1)"}
+    for result in saved.values():
+        assert result["steps"] == 4 and "multi_entity_ciou" in result["test"]
+        assert Path(result["checkpoint"]).is_file()
+    assert (tmp_path / "cmp" / "synth_small_tavlo" / "submission.npz").is_file()

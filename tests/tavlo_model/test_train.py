@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from avatar_bench.evaluate import evaluate
 from avatar_bench.format import AvatarDataset
+from avatar_bench.submission import open_submission
 from tavlo_model import create_model
 from tavlo_model.checkpoint import load_checkpoint
 from tavlo_model.config import TrainConfig
@@ -81,6 +83,9 @@ def test_cli_train_then_infer_writes_a_submission(toy_root, tmp_path, capsys):
     assert "img_size: 64" in saved and "cache_dir:" in saved
     rows = read_metrics(out / "metrics.csv")
     assert {r["split"] for r in rows} >= {"train", "val", "epoch"} and any(r["name"] == "center" for r in rows)
+    val = {r["name"]: r["value"] for r in rows if r["split"] == "val"}
+    assert {"total_ciou", "single_ciou", "off_screen_tn", "score"} <= set(val)  # avatar_bench.evaluate ran
+    assert val["score"] == val["total_ciou"]
     assert any(p.name.startswith("events.out.tfevents") for p in (out / "tb").iterdir())
     assert (out / "best.pt").is_file() and len(list((tmp_path / "cache").glob("*.npy"))) == 10  # 4 train + 1 val
     sub = tmp_path / "sub.npz"
@@ -88,12 +93,12 @@ def test_cli_train_then_infer_writes_a_submission(toy_root, tmp_path, capsys):
     assert infer_main(["--ckpt", str(out / "best.pt"), "--gt", str(gt_path), "--videos", str(toy_root / "videos"),
                        "--out", str(sub), "--workers", "0"]) == 0
     gt = AvatarDataset.load(gt_path)
-    with np.load(sub) as z:
-        assert sorted(z.files) == sorted(str(im.id) for im in gt.images)
-        for key in z.files:
-            heat = z[key]
-            assert heat.shape == (64, 64) and heat.dtype == np.float32
-            assert np.isfinite(heat).all() and heat.min() >= 0 and heat.max() <= 1
+    submission = open_submission(sub, gt)  # contract 2: avatar-eval validates it
+    assert sorted(submission) == sorted(im.id for im in gt.images)
+    for image_id in submission:
+        heat = submission[image_id]
+        assert heat.shape == (64, 64) and np.isfinite(heat).all() and heat.min() >= 0 and heat.max() <= 1
+    assert "total_ciou" in evaluate(gt, sub).summary
 
 
 def test_infer_reports_bad_input(toy_root, tmp_path, capsys):
