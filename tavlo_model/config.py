@@ -34,6 +34,8 @@ class ModelConfig:
     visual_width: int = 64  # base width; 64 is torchvision's (ImageNet weights fit only then), 32 = ~4x fewer FLOPs
     visual_stride: int = 32  # output stride 32 (torchvision), 16 or 8 (last stage(s) keep their resolution)
     visual_stages: int = 4  # residual stages used: 4 = all, 2 or 3 = a lighter trunk with a smaller receptive field
+    visual_patch: int = 0  # >0: run the trunk on each visual_patch-px patch (every patch/2 px) so a location's
+    # feature sees only its patch (a bounded receptive field); 0: the whole frame (torchvision's usual trunk)
     visual_weights: str = ""  # path of torchvision resnet18 ImageNet weights (.pth); never downloaded
     # --- audio encoder: 2-D CNN, each stage halves both axes, then the rectangular (H_a x W_a/T) kernel
     audio_channels: tuple[int, ...] = (32, 64, 128, 256)
@@ -70,6 +72,9 @@ class ModelConfig:
             problems.append(f"num_frames: expected >= 1, got {self.num_frames}")
         if self.visual_stages not in (2, 3, 4):
             problems.append(f"visual_stages: expected 2, 3 or 4, got {self.visual_stages}")
+        if self.visual_patch and (self.visual_patch % 2 or self.img_size % (self.visual_patch // 2)):
+            problems.append(f"visual_patch: expected an even size whose half divides img_size {self.img_size}, "
+                            f"got {self.visual_patch}")
         if self.visual_stride not in (8, 16, 32):
             problems.append(f"visual_stride: expected 8, 16 or 32, got {self.visual_stride}")
         if self.dim % self.num_heads:
@@ -98,7 +103,8 @@ class DataConfig:
     val_gt: str = ""  # AVATAR-COCO file for validation ('' = root/annotations/val.json when present)
     cache_dir: str = ""  # frame cache: decode each video once to uint8 .npy ('' = decode every clip)
     num_workers: int = 2  # DataLoader decoding processes
-    windows_per_video: int = 1  # random clip windows drawn per training video per epoch
+    windows_per_video: int = 1  # random windows per training video per epoch, put in the same batch: their pairs
+    # are negatives that share the video (background, objects, sound category) so only timing tells them apart
     crop_scale_min: float = 0.6  # random resized crop: smallest area share kept (training only)
     hflip: bool = True  # random horizontal flip (training only)
 
@@ -140,6 +146,9 @@ class TrainConfig:
             problems.append(f"amp: expected auto, bf16, fp16 or off, got {self.amp!r}")
         if self.batch_size < 1 or self.accum_steps < 1:
             problems.append(f"batch_size/accum_steps: expected >= 1, got {self.batch_size}/{self.accum_steps}")
+        if self.data.windows_per_video < 1 or self.batch_size % self.data.windows_per_video:
+            problems.append(f"data.windows_per_video: expected a divisor of batch_size {self.batch_size}, "
+                            f"got {self.data.windows_per_video}")
         if self.num_negatives == 0 or self.num_negatives < -1:
             problems.append(f"num_negatives: expected -1 (all) or >= 1, got {self.num_negatives}")
         if problems:

@@ -39,7 +39,10 @@ class Tavlo(nn.Module):
         self.visual = ResNet18Encoder(cfg.visual_width, cfg.visual_stride, cfg.visual_stages)
         if cfg.visual_weights:
             self.visual.load_weights(cfg.visual_weights)
-        self.grid = self.visual.grid_size(cfg.img_size)
+        if cfg.visual_patch:  # one location per half-overlapping patch of visual_patch px
+            self.grid = cfg.img_size // (cfg.visual_patch // 2)
+        else:
+            self.grid = self.visual.grid_size(cfg.img_size)
         self.visual_proj = nn.Conv2d(self.visual.out_channels, cfg.feat_dim, 1)
         self.audio = AudioEncoder(cfg.n_mels, cfg.spec_frames, cfg.num_frames, cfg.audio_channels, cfg.feat_dim)
         self.pos_spatial = nn.Parameter(torch.zeros(self.grid * self.grid, cfg.feat_dim))
@@ -56,10 +59,21 @@ class Tavlo(nn.Module):
     def encode(self, frames: torch.Tensor, spec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Unimodal encoders: ``(B,T,3,S,S), (B,1,M,W) -> audio (B,T,D_f), visual (B,T,H*W,D_f)``."""
         b, t = frames.shape[:2]
-        v = self.visual_proj(self.visual(frames.flatten(0, 1)))  # (B*T, D_f, H, W)
+        v = self.visual_proj(self._visual_map(frames.flatten(0, 1)))  # (B*T, D_f, H, W)
         v = v.flatten(2).transpose(1, 2).reshape(b, t, -1, self.cfg.feat_dim)  # (B, T, H*W, D_f)
         v = v + self.pos_spatial.to(v.dtype)  # spatial positions are added
         return self.audio(spec), v
+
+    def _visual_map(self, x: torch.Tensor) -> torch.Tensor:
+        """ResNet features ``(N, C, H, W)`` of ``(N, 3, S, S)`` frames: of the whole frame, or patch by patch."""
+        p = self.cfg.visual_patch
+        if not p:
+            return self.visual(x)
+        n, s = x.shape[0], p // 2  # patches of p px every p/2 px, padded so the grid is S / (p/2) on a side
+        patches = F.unfold(x, kernel_size=p, stride=s, padding=(p - s) // 2)  # (N, 3*p*p, H*W)
+        patches = patches.transpose(1, 2).reshape(-1, 3, p, p)  # (N*H*W, 3, p, p)
+        feats = self.visual(patches).mean(dim=(2, 3))  # (N*H*W, C): each location sees its patch only
+        return feats.reshape(n, self.grid, self.grid, -1).permute(0, 3, 1, 2)
 
     def join(self, audio: torch.Tensor, visual: torch.Tensor, pairs: torch.Tensor | None = None) -> torch.Tensor:
         """Token grid of each (audio index, visual index) pair: ``(P, T, 1+H*W, D)``; default the B positives."""

@@ -169,3 +169,16 @@ def test_imagenet_weights_load_from_an_explicit_path(tmp_path):
         create_model("tavlo_r18_t4", visual_weights=str(path), visual_width=32)
     with pytest.raises(TavloError, match="never downloaded"):
         create_model("tavlo_r18_t4", visual_weights=str(tmp_path / "absent.pth"))
+
+
+def test_patch_trunk_bounds_what_a_location_sees():
+    model = create_model("tavlo_r18_t4", **{**TINY, "visual_patch": 16, "visual_stages": 3}).eval()
+    assert model.grid == 64 // 8
+    frames, spec = _inputs(model)
+    changed = frames.clone()
+    changed[..., :4, :4] = 5.0  # pixels that only the top-left location's patch (rows/cols -4..11) covers
+    with torch.no_grad():
+        moved = (model.encode(frames, spec)[1] - model.encode(changed, spec)[1]).abs().amax(dim=(0, 1, 3)) > 0
+    assert moved.reshape(8, 8).nonzero().tolist() == [[0, 0]]
+    with pytest.raises(TavloError, match="visual_patch"):
+        create_model("tavlo_r18_t4", **{**TINY, "visual_patch": 12})  # half of 12 does not divide 64
