@@ -33,6 +33,9 @@ class ModelConfig:
     # --- visual encoder: torchvision ResNet-18 architecture
     visual_width: int = 64  # base width; 64 is torchvision's (ImageNet weights fit only then), 32 = ~4x fewer FLOPs
     visual_stride: int = 32  # output stride 32 (torchvision), 16 or 8 (last stage(s) keep their resolution)
+    visual_stages: int = 4  # residual stages used: 4 = all, 2 or 3 = a lighter trunk with a smaller receptive field
+    visual_patch: int = 0  # >0: run the trunk on each visual_patch-px patch (every patch/2 px) so a location's
+    # feature sees only its patch (a bounded receptive field); 0: the whole frame (torchvision's usual trunk)
     visual_weights: str = ""  # path of torchvision resnet18 ImageNet weights (.pth); never downloaded
     # --- audio encoder: 2-D CNN, each stage halves both axes, then the rectangular (H_a x W_a/T) kernel
     audio_channels: tuple[int, ...] = (32, 64, 128, 256)
@@ -40,6 +43,10 @@ class ModelConfig:
     feat_dim: int = 512  # D_f: width of per-frame audio tokens and per-location visual tokens
     time_dim: int = 64  # D_t: temporal encoding, concatenated to both modalities (D = D_f + D_t)
     depth: int = 2  # number of factorized AST blocks
+    spatial_attention: str = "separate"  # "separate": visual<->visual, audio alone; "joint": all 1+H*W tokens
+    # (a cross-encoder: every negative pair needs its own pass, and MIL training learns to flag "match" at an
+    # arbitrary location instead of localizing; see tavlo_model/model.py)
+    spatial_radius: int = -1  # visual tokens attend within this grid distance (-1: the whole frame, 0: alone)
     num_heads: int = 8  # attention heads; must divide D
     mlp_ratio: float = 4.0
     dropout: float = 0.0
@@ -63,11 +70,18 @@ class ModelConfig:
         problems = []
         if self.num_frames < 1:
             problems.append(f"num_frames: expected >= 1, got {self.num_frames}")
+        if self.visual_stages not in (2, 3, 4):
+            problems.append(f"visual_stages: expected 2, 3 or 4, got {self.visual_stages}")
+        if self.visual_patch and (self.visual_patch % 2 or self.img_size % (self.visual_patch // 2)):
+            problems.append(f"visual_patch: expected an even size whose half divides img_size {self.img_size}, "
+                            f"got {self.visual_patch}")
         if self.visual_stride not in (8, 16, 32):
             problems.append(f"visual_stride: expected 8, 16 or 32, got {self.visual_stride}")
         if self.dim % self.num_heads:
             problems.append(f"num_heads: expected a divisor of D = feat_dim + time_dim = {self.dim}, "
                             f"got {self.num_heads}")
+        if self.spatial_attention not in ("separate", "joint"):
+            problems.append(f"spatial_attention: expected 'separate' or 'joint', got {self.spatial_attention!r}")
         if self.negatives not in ("mean", "max"):
             problems.append(f"negatives: expected 'mean' or 'max', got {self.negatives!r}")
         if self.tau <= 0:
@@ -89,7 +103,8 @@ class DataConfig:
     val_gt: str = ""  # AVATAR-COCO file for validation ('' = root/annotations/val.json when present)
     cache_dir: str = ""  # frame cache: decode each video once to uint8 .npy ('' = decode every clip)
     num_workers: int = 2  # DataLoader decoding processes
-    windows_per_video: int = 1  # random clip windows drawn per training video per epoch
+    windows_per_video: int = 1  # random windows per training video per epoch, put in the same batch: their pairs
+    # are negatives that share the video (background, objects, sound category) so only timing tells them apart
     crop_scale_min: float = 0.6  # random resized crop: smallest area share kept (training only)
     hflip: bool = True  # random horizontal flip (training only)
 
@@ -131,6 +146,9 @@ class TrainConfig:
             problems.append(f"amp: expected auto, bf16, fp16 or off, got {self.amp!r}")
         if self.batch_size < 1 or self.accum_steps < 1:
             problems.append(f"batch_size/accum_steps: expected >= 1, got {self.batch_size}/{self.accum_steps}")
+        if self.data.windows_per_video < 1 or self.batch_size % self.data.windows_per_video:
+            problems.append(f"data.windows_per_video: expected a divisor of batch_size {self.batch_size}, "
+                            f"got {self.data.windows_per_video}")
         if self.num_negatives == 0 or self.num_negatives < -1:
             problems.append(f"num_negatives: expected -1 (all) or >= 1, got {self.num_negatives}")
         if problems:

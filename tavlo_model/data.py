@@ -145,7 +145,8 @@ class ClipDataset(torch.utils.data.Dataset):
             n_frames, fps = len(video.frames), video.fps
         else:
             fps, n_frames = probe_fps(item.path)
-        anchor = item.anchor if item.anchor >= 0 else self._random_anchor(rng, fps, n_frames)
+        part = (index // len(self.items)) % self.repeats  # window k of a video comes from the k-th stretch of it
+        anchor = item.anchor if item.anchor >= 0 else self._random_anchor(rng, fps, n_frames, part)
         idx, t_start = window(anchor, fps, self.m.num_frames, self.m.clip_seconds, max(n_frames, 1))
         if self.cache is not None:
             frames, mel = np.asarray(video.frames[idx]), video.mel
@@ -157,11 +158,15 @@ class ClipDataset(torch.utils.data.Dataset):
         return {"frames": self._transform(frames, rng), "spec": torch.from_numpy(spec)[None],
                 "image_id": item.image_id, "index": index}
 
-    def _random_anchor(self, rng: np.random.Generator, fps: float, n_frames: int) -> int:
-        d = self.m.clip_seconds / self.m.num_frames  # keep every frame of the window inside the video
+    def _random_anchor(self, rng: np.random.Generator, fps: float, n_frames: int, part: int = 0) -> int:
+        """An anchor keeping the window inside the video, from stretch ``part`` of ``repeats`` equal stretches."""
+        d = self.m.clip_seconds / self.m.num_frames
         lo = int(np.ceil((self.m.num_frames // 2) * d * fps))
         hi = int(n_frames - 1 - np.ceil((self.m.num_frames - 1 - self.m.num_frames // 2) * d * fps))
-        return int(rng.integers(lo, hi + 1)) if hi >= lo else n_frames // 2
+        if hi < lo:
+            return n_frames // 2
+        edges = np.linspace(lo, hi + 1, self.repeats + 1)
+        return int(rng.integers(int(edges[part]), max(int(edges[part + 1]), int(edges[part]) + 1)))
 
     def _transform(self, frames: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255)  # (T, 3, s, s)
@@ -192,11 +197,13 @@ class ShardSampler(torch.utils.data.Sampler):
     """Epoch-seeded shuffled (or ordered) indices, split over DDP ranks, resumable mid-epoch with :meth:`skip`.
 
     Like ``DistributedSampler`` (padding so every rank gets the same count), plus a start offset so a run resumed
-    from a mid-epoch checkpoint continues with exactly the samples it would have seen.
+    from a mid-epoch checkpoint continues with exactly the samples it would have seen. With ``group = R > 1`` the
+    dataset holds R windows per video (index ``v + k * n / R`` is window k of video v) and the R windows of a
+    video are yielded together, so they share a batch (batch sizes are multiples of R).
     """
 
-    def __init__(self, n: int, shuffle: bool, seed: int = 0, rank: int = 0, world: int = 1):
-        self.n, self.shuffle, self.seed, self.rank, self.world = n, shuffle, seed, rank, world
+    def __init__(self, n: int, shuffle: bool, seed: int = 0, rank: int = 0, world: int = 1, group: int = 1):
+        self.n, self.shuffle, self.seed, self.rank, self.world, self.group = n, shuffle, seed, rank, world, group
         self.epoch, self.start = 0, 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -207,17 +214,18 @@ class ShardSampler(torch.utils.data.Sampler):
         self.start = n_samples
 
     def _indices(self) -> list[int]:
+        videos = self.n // self.group
         if self.shuffle:
             g = torch.Generator().manual_seed(self.seed + self.epoch)
-            order = torch.randperm(self.n, generator=g).tolist()
+            order = torch.randperm(videos, generator=g).tolist()
         else:
-            order = list(range(self.n))
-        per_rank = -(-self.n // self.world)
-        order += order[: per_rank * self.world - self.n]
-        return order[self.rank :: self.world]
+            order = list(range(videos))
+        per_rank = -(-videos // self.world)
+        order += order[: per_rank * self.world - videos]
+        return [v + k * videos for v in order[self.rank :: self.world] for k in range(self.group)]
 
     def __iter__(self):
         return iter(self._indices()[self.start :])
 
     def __len__(self) -> int:
-        return -(-self.n // self.world) - self.start
+        return -(-(self.n // self.group) // self.world) * self.group - self.start

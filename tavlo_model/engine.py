@@ -14,7 +14,7 @@ import torch
 
 from tavlo_model.config import TrainConfig
 from tavlo_model.heatmap import Calibration, to_heatmaps
-from tavlo_model.loss import frame_mil_loss, negative_pairs
+from tavlo_model.loss import frame_mil_loss
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,7 @@ def pair_similarities(model: torch.nn.Module, batch: dict, num_negatives: int, d
     """Similarity maps of every positive and shifted negative pair: ``(K+1, B, T, H*W)``."""
     frames = batch["frames"].to(device, non_blocking=True)
     spec = batch["spec"].to(device, non_blocking=True)
-    b = frames.shape[0]
-    pairs = negative_pairs(b, num_negatives, device)
-    sims = model(frames, spec, pairs)  # (P, T, H, W)
-    return sims.reshape(-1, b, sims.shape[1], sims.shape[2] * sims.shape[3])
+    return model(frames, spec, negatives=num_negatives)  # through DDP's forward, so gradients are synchronised
 
 
 def train_one_epoch(ctx: Context, loader, state: TrainState) -> dict:

@@ -131,7 +131,8 @@ def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: M
         raise TavloError(f"data: {len(items)} usable training video(s) x {cfg.data.windows_per_video} window(s) "
                          f"cannot fill one batch of {cfg.batch_size} per process x {world} process(es)")
     train_set = ClipDataset(items, cfg.model, cfg.data, train=True, seed=cfg.seed)
-    sampler = ShardSampler(len(train_set), shuffle=True, seed=cfg.seed, rank=rank, world=world)
+    sampler = ShardSampler(len(train_set), shuffle=True, seed=cfg.seed, rank=rank, world=world,
+                           group=cfg.data.windows_per_video)
     loader = make_loader(train_set, sampler, cfg.batch_size, cfg.data.num_workers, True, device)
     micro_per_epoch = len(sampler) // cfg.batch_size
     total = cfg.max_steps or cfg.epochs * (micro_per_epoch // cfg.accum_steps)

@@ -28,12 +28,14 @@ class ResNet18Encoder(nn.Module):
     Args:
         width: channels of the first stage (torchvision: 64); stages have width x (1, 2, 4, 8).
         output_stride: 32 as torchvision; 16 or 8 keep the resolution of the last stage(s) (stride 1, no dilation).
+        stages: residual stages used (4 = all; 2 or 3 stop early: a smaller receptive field, fewer FLOPs).
     """
 
-    def __init__(self, width: int = 64, output_stride: int = 32):
+    def __init__(self, width: int = 64, output_stride: int = 32, stages: int = 4):
         super().__init__()
         self.width = width
         self.output_stride = output_stride
+        self.stages = stages
         self.inplanes = width
         self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
@@ -44,8 +46,10 @@ class ResNet18Encoder(nn.Module):
         self.layer2 = self._make_layer(2 * width, strides[0])
         self.layer3 = self._make_layer(4 * width, strides[1])
         self.layer4 = self._make_layer(8 * width, strides[2])
-        self.stage_strides = (1, *strides)
-        self.out_channels = 8 * width
+        for i in range(stages + 1, 5):  # stages past `stages` are not used
+            delattr(self, f"layer{i}")
+        self.stage_strides = (1, *strides)[:stages]
+        self.out_channels = width * 2 ** (stages - 1)
         for m in self.modules():  # torchvision's initialisation
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -70,7 +74,9 @@ class ResNet18Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        for i in range(1, self.stages + 1):
+            x = getattr(self, f"layer{i}")(x)
+        return x
 
     def load_weights(self, path: str | os.PathLike) -> None:
         """Load torchvision ``resnet18`` weights from ``path`` (the classifier ``fc.*`` is dropped).
@@ -83,7 +89,8 @@ class ResNet18Encoder(nn.Module):
         state = torch.load(path, map_location="cpu", weights_only=True)
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
-        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+        dropped = ("fc.", *(f"layer{i}." for i in range(self.stages + 1, 5)))
+        state = {k: v for k, v in state.items() if not k.startswith(dropped)}
         own = self.state_dict()
         bad = [f"{k}: expected {tuple(own[k].shape)}, got {tuple(v.shape)}" for k, v in state.items()
                if k in own and own[k].shape != v.shape]

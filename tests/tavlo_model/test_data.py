@@ -112,3 +112,17 @@ def test_shard_sampler_splits_ranks_and_resumes():
     assert list(s) == full[4:] and len(s) == 6
     s.set_epoch(1)
     assert list(s) != full and sorted(s) == list(range(10))
+    grouped = [list(ShardSampler(12, shuffle=True, seed=2, rank=r, world=2, group=2)) for r in range(2)]
+    assert sorted(sum(grouped, [])) == list(range(12))  # 6 videos x 2 windows: index v + 6k
+    for order in grouped:
+        assert len(order) == 6 and all(order[i] % 6 == order[i + 1] % 6 for i in range(0, 6, 2))  # pairs together
+
+
+def test_windows_of_a_video_come_from_separate_stretches(toy_root):
+    m = model_config("tavlo_r18_t4", **{**TINY, "clip_seconds": 0.4})
+    items = training_items(DataConfig(root=str(toy_root)))
+    ds = ClipDataset(items, m, DataConfig(windows_per_video=2), train=True)
+    rng = np.random.default_rng(0)
+    firsts = {ds._random_anchor(rng, 25.0, 50, part=0) for _ in range(50)}
+    seconds = {ds._random_anchor(rng, 25.0, 50, part=1) for _ in range(50)}
+    assert max(firsts) < min(seconds) and len(ds) == 2 * len(items)

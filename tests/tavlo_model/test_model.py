@@ -7,10 +7,10 @@ import torch
 import torchvision
 
 from tavlo_model import create_model, list_models
-from tavlo_model.attention import Attention, attention_scores
+from tavlo_model.attention import Attention, FactorizedBlock, attention_scores
 from tavlo_model.audio import AudioEncoder
 from tavlo_model.errors import TavloError
-from tavlo_model.loss import frame_mil_loss, negative_pairs
+from tavlo_model.loss import frame_mil_loss
 
 from .conftest import TINY
 
@@ -22,9 +22,11 @@ def _inputs(model, b=2):
                                                                                         cfg.spec_frames)
 
 
-@pytest.mark.parametrize("name", ["tavlo_r18_t4", "ezvsl_r18"])
-def test_shapes_no_nan_and_backward(name):
-    model = create_model(name, **TINY)
+@pytest.mark.parametrize("name,spatial,radius", [("tavlo_r18_t4", "separate", -1), ("ezvsl_r18", "separate", -1),
+                                                 ("tavlo_r18_t4", "joint", -1), ("tavlo_r18_t4", "separate", 1),
+                                                 ("tavlo_r18_t4", "separate", 0)])
+def test_shapes_no_nan_and_backward(name, spatial, radius):
+    model = create_model(name, **TINY, spatial_attention=spatial, spatial_radius=radius)
     frames, spec = _inputs(model)
     t, g = model.cfg.num_frames, model.grid
     tokens = model.forward_features(frames, spec)
@@ -32,15 +34,31 @@ def test_shapes_no_nan_and_backward(name):
     sims = model.forward_head(tokens)
     assert sims.shape == (2, t, g, g)
     assert torch.isfinite(sims).all() and sims.abs().max() <= 1 + 1e-5  # cosine similarities
-    pairs = negative_pairs(2)
-    all_sims = model(frames, spec, pairs)
-    assert all_sims.shape == (4, t, g, g)
-    torch.testing.assert_close(all_sims[:2], model(frames, spec))  # pairs (i, i) are the positives
-    loss = frame_mil_loss(all_sims.flatten(2).reshape(2, 2, t, -1), model.cfg.tau, model.cfg.negatives)
+    pairs = model(frames, spec, negatives=-1)
+    assert pairs.shape == (2, 2, t, g * g)
+    torch.testing.assert_close(pairs[0], sims.flatten(2))  # shift 0: each clip with its own audio
+    loss = frame_mil_loss(pairs, model.cfg.tau, model.cfg.negatives)
     loss.backward()
     grads = [p.grad for p in model.parameters()]
     assert all(gr is not None and torch.isfinite(gr).all() for gr in grads)
     assert model.visual.conv1.weight.grad.abs().sum() > 0 and model.audio.final.weight.grad.abs().sum() > 0
+
+
+def test_modalities_stay_apart_without_cross_modal_attention():
+    model = create_model("tavlo_r18_t4", **TINY).eval()
+    frames, spec = _inputs(model)
+    with torch.no_grad():
+        a, v = model.embed(model.forward_features(frames, spec))
+        a2, v2 = model.embed(model.forward_features(frames, spec.flip(0)))  # swap the clips' audio
+        pairs = model(frames, spec, negatives=-1)
+    torch.testing.assert_close(v2, v)  # locations do not see the audio ...
+    torch.testing.assert_close(a2, a.flip(0))  # ... and the audio does not see the frames
+    torch.testing.assert_close(pairs[1, 0], torch.einsum("te,tne->tn", a[0], v[1]))  # audio 0 with frames 1
+    joint = create_model("tavlo_r18_t4", **TINY, spatial_attention="joint").eval()
+    with torch.no_grad():
+        _, vj = joint.embed(joint.forward_features(frames, spec))
+        _, vj2 = joint.embed(joint.forward_features(frames, spec.flip(0)))
+    assert not torch.allclose(vj, vj2)  # a cross-encoder: locations depend on the audio they are paired with
 
 
 @pytest.mark.parametrize("spec_frames,num_frames", [(100, 4), (100, 1), (96, 3), (150, 5), (37, 2), (300, 8)])
@@ -82,19 +100,48 @@ def _attention_cost(model, frames, spec) -> int:
     return sum(seen)
 
 
-def test_attention_is_factorized_and_linear_in_time():
+@pytest.mark.parametrize("spatial,radius", [("separate", -1), ("joint", -1), ("separate", 0)])
+def test_attention_is_factorized_and_linear_in_time(spatial, radius):
     costs = {}
     for t in (2, 4, 8):
-        model = create_model("tavlo_r18_t4", **{**TINY, "num_frames": t, "clip_seconds": 0.25 * t}).eval()
+        model = create_model("tavlo_r18_t4", **{**TINY, "num_frames": t, "clip_seconds": 0.25 * t, "img_size": 96,
+                                                "spatial_attention": spatial, "spatial_radius": radius}).eval()
         n = 1 + model.grid ** 2
+        s = n if spatial == "joint" else 0 if radius == 0 else n - 1  # tokens per spatial attention
         costs[t] = _attention_cost(model, *_inputs(model))
-        assert costs[t] == attention_scores(t, n, model.cfg.depth, model.cfg.num_heads, batch=2)
+        assert costs[t] == attention_scores(t, n, model.cfg.depth, model.cfg.num_heads, 2, spatial, radius)
         joint = model.cfg.depth * model.cfg.num_heads * 2 * (t * n) ** 2  # one attention over all T*N tokens
         assert costs[t] < joint
-        # per token the factorized cost is N + T (joint: T * N): linear in the T*N token count while T << N
-        assert costs[t] / (t * n) == model.cfg.depth * model.cfg.num_heads * 2 * (n + t)
-    assert costs[4] / costs[2] == pytest.approx(2 * (n + 4) / (n + 2))
-    assert 2.0 <= costs[8] / costs[4] <= 2.0 * (1 + 4 / n)
+        # per token about N + T scores (joint: T * N): linear in the T*N token count while T << N
+        assert costs[t] == model.cfg.depth * model.cfg.num_heads * 2 * t * (s * s + n * t)
+    assert costs[4] / costs[2] == pytest.approx((4 * s * s + 16 * n) / (2 * s * s + 4 * n))
+    assert costs[8] / costs[4] == pytest.approx((8 * s * s + 64 * n) / (4 * s * s + 16 * n))
+    if s:  # spatial attention dominates while T < H*W: doubling T about doubles the cost
+        assert 2.0 <= costs[8] / costs[4] <= 2.0 * (1 + 4 * n / (s * s))
+
+
+@pytest.mark.parametrize("spatial,radius", [("separate", 1), ("separate", 0), ("joint", 1)])
+def test_spatial_radius_limits_which_tokens_mix(spatial, radius):
+    grid, t, d = 5, 3, 16
+    block = FactorizedBlock(d, 2, spatial=spatial, grid=grid, radius=radius).eval()
+    x = torch.randn(1, t, 1 + grid * grid, d)
+    x2 = x.clone()
+    x2[:, :, 1 + 2 * grid + 2] += torch.randn(d)  # perturb the visual token at grid cell (2, 2) in every frame
+    with torch.no_grad():
+        moved = (block(x) - block(x2)).abs().amax(dim=(0, 1, 3)) > 1e-6
+    cells = moved[1:].reshape(grid, grid)
+    yy, xx = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    near = torch.maximum((yy - 2).abs(), (xx - 2).abs()) <= radius
+    assert torch.equal(cells, near)  # exactly the cells within the radius
+    assert bool(moved[0]) == (spatial == "joint")  # the audio token sees the frame only in joint mode
+
+
+@pytest.mark.parametrize("stages,channels", [(2, 32), (3, 64), (4, 128)])
+def test_lighter_trunks_stop_early(stages, channels):
+    model = create_model("tavlo_r18_t4", **{**TINY, "visual_stages": stages, "visual_width": 16})
+    assert model.visual.out_channels == channels and hasattr(model.visual, "layer4") == (stages == 4)
+    frames, spec = _inputs(model)
+    assert model(frames, spec).shape[-1] == model.grid == model.visual(frames[:, 0]).shape[-1]
 
 
 def test_registry_fails_loudly():
@@ -122,3 +169,16 @@ def test_imagenet_weights_load_from_an_explicit_path(tmp_path):
         create_model("tavlo_r18_t4", visual_weights=str(path), visual_width=32)
     with pytest.raises(TavloError, match="never downloaded"):
         create_model("tavlo_r18_t4", visual_weights=str(tmp_path / "absent.pth"))
+
+
+def test_patch_trunk_bounds_what_a_location_sees():
+    model = create_model("tavlo_r18_t4", **{**TINY, "visual_patch": 16, "visual_stages": 3}).eval()
+    assert model.grid == 64 // 8
+    frames, spec = _inputs(model)
+    changed = frames.clone()
+    changed[..., :4, :4] = 5.0  # pixels that only the top-left location's patch (rows/cols -4..11) covers
+    with torch.no_grad():
+        moved = (model.encode(frames, spec)[1] - model.encode(changed, spec)[1]).abs().amax(dim=(0, 1, 3)) > 0
+    assert moved.reshape(8, 8).nonzero().tolist() == [[0, 0]]
+    with pytest.raises(TavloError, match="visual_patch"):
+        create_model("tavlo_r18_t4", **{**TINY, "visual_patch": 12})  # half of 12 does not divide 64

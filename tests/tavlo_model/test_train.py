@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 import torch
 
+from avatar_bench.evaluate import evaluate
 from avatar_bench.format import AvatarDataset
+from avatar_bench.submission import open_submission
 from tavlo_model import create_model
 from tavlo_model.checkpoint import load_checkpoint
 from tavlo_model.config import TrainConfig
 from tavlo_model.engine import lr_at
 from tavlo_model.infer import main as infer_main
 from tavlo_model.logger import read_metrics
-from tavlo_model.loss import frame_mil_loss, negative_pairs
+from tavlo_model.loss import frame_mil_loss
 from tavlo_model.train import main as train_main
 from tavlo_model.train import train
 
@@ -33,11 +35,10 @@ def test_overfits_two_batches():
     model = create_model("tavlo_r18_t4", **TINY)
     batches = [(torch.randn(2, 4, 3, 64, 64), torch.randn(2, 1, 32, 100)) for _ in range(2)]
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    pairs = negative_pairs(2)
     losses = []
     for _ in range(6):
         for frames, spec in batches:
-            loss = frame_mil_loss(model(frames, spec, pairs).flatten(2).reshape(2, 2, 4, -1), 0.03, "mean")
+            loss = frame_mil_loss(model(frames, spec, negatives=-1), 0.03, "mean")
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -82,6 +83,9 @@ def test_cli_train_then_infer_writes_a_submission(toy_root, tmp_path, capsys):
     assert "img_size: 64" in saved and "cache_dir:" in saved
     rows = read_metrics(out / "metrics.csv")
     assert {r["split"] for r in rows} >= {"train", "val", "epoch"} and any(r["name"] == "center" for r in rows)
+    val = {r["name"]: r["value"] for r in rows if r["split"] == "val"}
+    assert {"total_ciou", "single_ciou", "off_screen_tn", "score"} <= set(val)  # avatar_bench.evaluate ran
+    assert val["score"] == val["total_ciou"]
     assert any(p.name.startswith("events.out.tfevents") for p in (out / "tb").iterdir())
     assert (out / "best.pt").is_file() and len(list((tmp_path / "cache").glob("*.npy"))) == 10  # 4 train + 1 val
     sub = tmp_path / "sub.npz"
@@ -89,12 +93,12 @@ def test_cli_train_then_infer_writes_a_submission(toy_root, tmp_path, capsys):
     assert infer_main(["--ckpt", str(out / "best.pt"), "--gt", str(gt_path), "--videos", str(toy_root / "videos"),
                        "--out", str(sub), "--workers", "0"]) == 0
     gt = AvatarDataset.load(gt_path)
-    with np.load(sub) as z:
-        assert sorted(z.files) == sorted(str(im.id) for im in gt.images)
-        for key in z.files:
-            heat = z[key]
-            assert heat.shape == (64, 64) and heat.dtype == np.float32
-            assert np.isfinite(heat).all() and heat.min() >= 0 and heat.max() <= 1
+    submission = open_submission(sub, gt)  # contract 2: avatar-eval validates it
+    assert sorted(submission) == sorted(im.id for im in gt.images)
+    for image_id in submission:
+        heat = submission[image_id]
+        assert heat.shape == (64, 64) and np.isfinite(heat).all() and heat.min() >= 0 and heat.max() <= 1
+    assert "total_ciou" in evaluate(gt, sub).summary
 
 
 def test_infer_reports_bad_input(toy_root, tmp_path, capsys):
