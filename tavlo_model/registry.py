@@ -10,12 +10,13 @@ from tavlo_model.errors import TavloError
 
 _VARIANTS: dict[str, Callable[[], ModelConfig]] = {}
 # The *_cpu variants: minutes of from-scratch CPU training on AVATAR-Synth `small` (tavlo_model/configs/synth_*).
-# 64 px through a quarter-width ResNet-18 at stride 8 (an 8x8 grid), one AST block whose spatial step leaves
-# each location alone (spatial_radius 0: its token sees only its own receptive field and its own history), and
-# max-pooled negatives for both models: from scratch, mean-pooled negatives reach a zero loss within ~10 steps
-# by making one location similar to every audio (see README: "negatives").
-_CPU = dict(img_size=64, visual_width=16, visual_stride=8, audio_channels=(16, 32, 64), n_mels=64, feat_dim=64,
-            time_dim=16, depth=1, num_heads=4, embed_dim=64, spatial_radius=0, negatives="max")
+# 64 px frames; a quarter-width, three-stage ResNet-18 trunk run on each 16 px patch (every 8 px: an 8x8 grid)
+# so a location's feature sees its patch only; one AST block whose spatial step leaves each location alone
+# (spatial_radius 0: a token sees its own patch and its own history); max-pooled negatives for both models.
+# From scratch, whole-frame features (a receptive field larger than the frame) let the max location carry
+# global evidence and mean-pooled negatives collapse onto one location (README: "findings").
+_CPU = dict(img_size=64, visual_width=16, visual_stages=3, visual_patch=16, audio_channels=(16, 32, 64), n_mels=64,
+            feat_dim=64, time_dim=16, depth=1, num_heads=4, embed_dim=64, spatial_radius=0, negatives="max")
 
 
 def register_model(fn: Callable[[], ModelConfig]) -> Callable[[], ModelConfig]:

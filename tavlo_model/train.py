@@ -123,7 +123,8 @@ def train(cfg: TrainConfig) -> dict:
         dist.cleanup()
 
 
-def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: MetricLogger) -> dict:
+def _prepare(cfg: TrainConfig, device, rank: int, world: int, out: Path) -> tuple:
+    """Training clips, their sampler and loader, the model context and the (restored) progress."""
     import yaml
 
     items = usable(training_items(cfg.data))
@@ -134,14 +135,18 @@ def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: M
     sampler = ShardSampler(len(train_set), shuffle=True, seed=cfg.seed, rank=rank, world=world,
                            group=cfg.data.windows_per_video)
     loader = make_loader(train_set, sampler, cfg.batch_size, cfg.data.num_workers, True, device)
-    micro_per_epoch = len(sampler) // cfg.batch_size
-    total = cfg.max_steps or cfg.epochs * (micro_per_epoch // cfg.accum_steps)
+    total = cfg.max_steps or cfg.epochs * (len(sampler) // cfg.batch_size // cfg.accum_steps)
     ctx = build_context(cfg, device, total)
     resume = str(out / "last.pt") if cfg.resume == "auto" and (out / "last.pt").exists() else cfg.resume
     state = restore(resume, ctx) if resume and resume != "auto" else TrainState()
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+    return train_set, sampler, loader, ctx, state
+
+
+def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: MetricLogger) -> dict:
+    train_set, sampler, loader, ctx, state = _prepare(cfg, device, rank, world, out)
     val = validation_set(cfg)
     ctx.on_step = lambda st, stats: _on_step(ctx, st, stats, logger, out)
     t0, last_val = time.perf_counter(), {}
@@ -150,8 +155,7 @@ def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: M
         sampler.set_epoch(state.epoch)
         sampler.skip(state.micro_in_epoch * cfg.batch_size)
         ctx.optimizer.zero_grad(set_to_none=True)  # a partial accumulation group at an epoch end is dropped
-        stats = train_one_epoch(ctx, loader, state)
-        logger.log(state.step, state.epoch, "epoch", stats)
+        logger.log(state.step, state.epoch, "epoch", train_one_epoch(ctx, loader, state))
         if cfg.max_steps and state.step >= cfg.max_steps:
             break
         state.epoch, state.micro_in_epoch = state.epoch + 1, 0
@@ -160,14 +164,13 @@ def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: M
         elif rank == 0:
             save(out / "last.pt", ctx, state)
     if val[0] is not None and (not last_val or state.micro_in_epoch):
-        last_val = _end_of_period(ctx, state, val, logger, out)
+        last_val = _end_of_period(ctx, state, val, logger, out)  # the final weights are validated too
     elif rank == 0:
         save(out / "last.pt", ctx, state)
-    in_sync = dist.check_replicas_in_sync(ctx.raw)
-    seconds = time.perf_counter() - t0
-    summary = {"steps": state.step, "epochs": state.epoch, "train_seconds": seconds, "world_size": world,
-               "best_score": state.best_score, "val": last_val, "calibration": state.calibration.to_dict(),
-               "param_sum": in_sync, "checkpoint": str(out / "last.pt")}
+    summary = {"steps": state.step, "epochs": state.epoch, "train_seconds": time.perf_counter() - t0,
+               "world_size": world, "best_score": state.best_score, "val": last_val,
+               "calibration": state.calibration.to_dict(), "param_sum": dist.check_replicas_in_sync(ctx.raw),
+               "checkpoint": str(out / "last.pt")}
     if rank == 0:
         (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     dist.barrier()
