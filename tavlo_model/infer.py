@@ -73,7 +73,7 @@ def _progress(loader):
 
 
 def write(path: str | os.PathLike, heatmaps: dict[int, np.ndarray]) -> None:
-    """Write with ``avatar_bench.submission.write_submission`` (contract 2), or a plain ``.npz`` without it."""
+    """Write with ``avatar_bench.submission.write_submission``, or a plain ``.npz`` without it."""
     try:
         from avatar_bench.submission import write_submission
     except ImportError:

@@ -1,6 +1,6 @@
 """Tiny AVATAR-Synth-like datasets for tests and examples (lhotse ``dummies`` style).
 
-``make_toy_dataset`` writes real H.264/AAC ``.mp4`` files with PyAV in the AVATAR-Synth layout (contract 1:
+``make_toy_dataset`` writes real H.264/AAC ``.mp4`` files with PyAV in the AVATAR-Synth layout (the layout
 ``videos/<name>.mp4``, ``vggsound.csv``, ``annotations/{train,val,test}.json``): coloured squares whose
 category has its own tone; the sounding square brightens while its tone is on, a silent look-alike flickers out
 of sync (multi-entity), and some clips hear a category that is not visible (off-screen). Seconds to make.

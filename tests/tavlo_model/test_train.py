@@ -93,7 +93,7 @@ def test_cli_train_then_infer_writes_a_submission(toy_root, tmp_path, capsys):
     assert infer_main(["--ckpt", str(out / "best.pt"), "--gt", str(gt_path), "--videos", str(toy_root / "videos"),
                        "--out", str(sub), "--workers", "0"]) == 0
     gt = AvatarDataset.load(gt_path)
-    submission = open_submission(sub, gt)  # contract 2: avatar-eval validates it
+    submission = open_submission(sub, gt)  # avatar-eval validates it
     assert sorted(submission) == sorted(im.id for im in gt.images)
     for image_id in submission:
         heat = submission[image_id]
