@@ -1,8 +1,9 @@
 """Run the per-video chain over many videos: in this process (``workers=1``) or a process pool.
 
 The pool is bounded (a few tasks per worker in flight) so 70k videos are never queued at once. A worker
-that dies (a decoder crash, the OOM killer) breaks the pool: it is rebuilt and the videos that were in
-flight are tried once more; a video that kills a worker twice is rejected as ``worker_crash``.
+that dies (a decoder crash, the OOM killer) breaks the pool and fails every video in flight, guilty or not:
+the pool is rebuilt and those videos become suspects, each retried alone. A suspect that kills a worker
+while alone (its second death) is rejected as ``worker_crash``; the others go on as if nothing happened.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -63,16 +63,20 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _pooled(videos: list[VideoRecord], probes: dict, activities: dict, config: Any, frames_dir: str,
-            workers: int) -> Iterator[VideoOutcome]:
+            workers: int, task: Callable[..., VideoOutcome] = process_video) -> Iterator[VideoOutcome]:
     queue = list(reversed(videos))
-    crashes: Counter[str] = Counter()
+    suspects: list[VideoRecord] = []  # in flight when a worker died: retried one at a time
     pool = _pool(workers)
     inflight: dict[Any, VideoRecord] = {}
+    alone = False  # the single video in flight is a suspect running alone
     try:
-        while queue or inflight:
-            while queue and len(inflight) < 2 * workers:
-                video = queue.pop()
-                inflight[pool.submit(process_video, *_args(video, probes, activities, config, frames_dir))] = video
+        while queue or suspects or inflight:
+            if suspects and not inflight:
+                video, alone = suspects.pop(), True
+                inflight[pool.submit(task, *_args(video, probes, activities, config, frames_dir))] = video
+            while not suspects and queue and len(inflight) < 2 * workers:
+                video, alone = queue.pop(), False
+                inflight[pool.submit(task, *_args(video, probes, activities, config, frames_dir))] = video
             done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
@@ -81,16 +85,16 @@ def _pooled(videos: list[VideoRecord], probes: dict, activities: dict, config: A
                     yield future.result()
                 except BrokenProcessPool:
                     broken = True
-                    crashes[video.video_id] += 1
-                    if crashes[video.video_id] >= 2:
+                    if alone:
                         yield _crashed(video, probes, activities)
                     else:
-                        queue.append(video)
+                        suspects.append(video)
             if broken:
-                log.warning("a worker process died; restarting the pool and retrying %d video(s)", len(inflight))
-                for future, video in inflight.items():
+                suspects.extend(inflight.values())
+                log.warning("a worker process died; restarting the pool, %d suspect video(s) to retry one at a time",
+                            len(suspects))
+                for future in inflight:
                     future.cancel()
-                    queue.append(video)
                 inflight.clear()
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = _pool(workers)
@@ -99,7 +103,7 @@ def _pooled(videos: list[VideoRecord], probes: dict, activities: dict, config: A
 
 
 def _crashed(video: VideoRecord, probes: dict, activities: dict) -> VideoOutcome:
-    """A video that killed its worker twice: rejected at the first stage not done yet."""
+    """A video that killed a worker twice (the second time alone): rejected at the first stage not done yet."""
     vid = video.video_id
     detail = f"video {vid}: the worker process died twice while processing it"
     out = VideoOutcome(vid)
