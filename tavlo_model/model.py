@@ -123,10 +123,10 @@ class Tavlo(nn.Module):
         if negatives is None:
             return self.forward_head(self.forward_features(frames, spec))
         b = frames.shape[0]
+        pairs = negative_pairs(b, negatives, frames.device)
         if self.cfg.spatial_attention == "joint":  # a cross-encoder: every pair through the blocks
-            pairs = negative_pairs(b, negatives, frames.device)
             return self.forward_head(self.forward_features(frames, spec, pairs)).reshape(-1, b, frames.shape[1],
                                                                                         self.grid * self.grid)
         a, v = self.embed(self.forward_features(frames, spec))
-        k = b - 1 if negatives < 0 else min(negatives, b - 1)
-        return torch.stack([torch.einsum("bte,btne->btn", a, v.roll(-s, dims=0)) for s in range(k + 1)])
+        sim = torch.einsum("ite,jtne->ijtn", a, v)  # every (audio i, frames j) pair at once: (B, B, T, H*W)
+        return sim[pairs[:, 0], pairs[:, 1]].reshape(-1, b, *sim.shape[2:])
