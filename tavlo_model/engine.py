@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -15,8 +14,6 @@ import torch
 from tavlo_model.config import TrainConfig
 from tavlo_model.heatmap import Calibration, to_heatmaps
 from tavlo_model.loss import frame_mil_loss
-
-log = logging.getLogger(__name__)
 
 
 def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
@@ -157,10 +154,7 @@ def evaluate(model: torch.nn.Module, loader, device: torch.device, num_negatives
 
 
 def score(gt, heatmaps: dict[int, np.ndarray]) -> dict[str, float]:
-    """``avatar_bench.evaluate`` summary of ``heatmaps`` against ``gt``; empty when that module is not installed."""
-    try:
-        from avatar_bench.evaluate import evaluate as avatar_evaluate
-    except ImportError:
-        log.warning("avatar_bench.evaluate is not available: validation reports the loss only")
-        return {}
+    """``avatar_bench.evaluate`` summary of ``heatmaps`` against ``gt``."""
+    from avatar_bench.evaluate import evaluate as avatar_evaluate
+
     return {k: float(v) for k, v in avatar_evaluate(gt, heatmaps).summary.items()}

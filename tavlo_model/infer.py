@@ -22,7 +22,7 @@ import torch
 
 from avatar_bench.format import AvatarDataset
 from tavlo_model.checkpoint import load_checkpoint
-from tavlo_model.config import config_from_dict
+from tavlo_model.config import TrainConfig, config_from_dict
 from tavlo_model.data import ClipDataset, items_from_gt
 from tavlo_model.dist import pick_device
 from tavlo_model.engine import evaluate
@@ -34,8 +34,8 @@ from tavlo_model.train import make_loader
 log = logging.getLogger("tavlo_model.infer")
 
 
-def load_model(ckpt_path: str | os.PathLike, device: torch.device) -> tuple[Tavlo, Calibration | None, dict]:
-    """The model of a checkpoint (eval mode), its calibration (None when never fitted) and the raw checkpoint."""
+def load_model(ckpt_path: str | os.PathLike, device: torch.device) -> tuple[Tavlo, Calibration | None, TrainConfig]:
+    """The model of a checkpoint (eval mode), its calibration (None when never fitted) and its training config."""
     ckpt = load_checkpoint(ckpt_path, map_location="cpu")
     cfg = config_from_dict(ckpt["config"])
     cfg.model.visual_weights = ""  # the checkpoint holds the trained weights
@@ -43,17 +43,16 @@ def load_model(ckpt_path: str | os.PathLike, device: torch.device) -> tuple[Tavl
     model.load_state_dict(ckpt["model"])
     cal = ckpt.get("calibration")
     fitted = cal is not None and not math.isnan(cal.get("pos_median", math.nan))
-    return model.to(device).eval(), Calibration(**cal) if fitted else None, ckpt
+    return model.to(device).eval(), Calibration(**cal) if fitted else None, cfg
 
 
 def predict(ckpt_path: str | os.PathLike, gt: AvatarDataset, video_dir: str | os.PathLike, batch_size: int = 32,
             workers: int = 2, cache_dir: str = "", device: str = "auto") -> dict[int, np.ndarray]:
     """Heatmaps ``image id -> (S, S) float32 in [0, 1]`` for every annotated frame of ``gt``."""
     dev = pick_device(device)
-    model, cal, ckpt = load_model(ckpt_path, dev)
+    model, cal, cfg = load_model(ckpt_path, dev)
     if cal is None:
         log.warning("%s has no calibration (trained without validation): fitting it on these clips", ckpt_path)
-    cfg = config_from_dict(ckpt["config"])
     cfg.data.cache_dir = cache_dir
     items = items_from_gt(gt, video_dir)
     missing = [it.path for it in items if not Path(it.path).is_file()]
@@ -73,17 +72,9 @@ def _progress(loader):
 
 
 def write(path: str | os.PathLike, heatmaps: dict[int, np.ndarray]) -> None:
-    """Write with ``avatar_bench.submission.write_submission``, or a plain ``.npz`` without it."""
-    try:
-        from avatar_bench.submission import write_submission
-    except ImportError:
-        from avatar_bench.io import atomic_path
+    """Write a submission ``avatar-eval`` reads (``avatar_bench.submission.write_submission``)."""
+    from avatar_bench.submission import write_submission
 
-        if not str(path).endswith(".npz"):
-            raise TavloError(f"--out {path}: expected a .npz path (avatar_bench.submission is not installed)") from None
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **{str(k): v.astype(np.float32) for k, v in heatmaps.items()})
-        return
     write_submission(path, heatmaps)
 
 

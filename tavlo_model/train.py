@@ -4,7 +4,7 @@
     torchrun --nproc_per_node 8 -m tavlo_model.train --config cfg.yaml --batch_size=128
 
 The resolved config goes to ``out_dir/config.yaml``; ``last.pt`` (every epoch, and every ``ckpt_every_steps``) and
-``best.pt`` (best validation score: total CIoU when ``avatar_bench.evaluate`` is installed, else minus the loss)
+``best.pt`` (best validation score: total CIoU, or minus the loss while no frame is scorable)
 resume exactly with ``--resume=auto``; metrics go to ``metrics.csv`` and TensorBoard (``tb/``).
 """
 
