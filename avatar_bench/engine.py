@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from avatar_bench import rle
 from avatar_bench.metrics.functional import frame_counts, resize_bilinear
 from avatar_bench.submission import _KeyIndex, _resolve, as_float, check_heatmap
 from avatar_bench.submission_io import BadHeatmap
@@ -95,12 +96,8 @@ class Counts:
 
 def gt_mask(job: FrameJob) -> np.ndarray:
     """Union of the job's sounding masks: bool (H, W), Fortran-ordered (pycocotools' layout)."""
-    from pycocotools import mask as mask_utils
-
-    rles = [{"size": [job.height, job.width], "counts": c.encode("ascii")} for c in job.rles]
-    if len(rles) == 1:
-        return mask_utils.decode(rles[0]).view(bool)
-    return mask_utils.decode(mask_utils.merge(rles, intersect=False)).view(bool)
+    size = (job.height, job.width)
+    return rle.union([{"size": size, "counts": c} for c in job.rles], size)
 
 
 def score_jobs(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, score: bool = True) -> Counts:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from avatar_bench import __version__
-from avatar_bench.engine import FrameJob, MappingReader, idle_cpus, run
+from avatar_bench.engine import MappingReader, idle_cpus, jobs_for, run
 from avatar_bench.errors import AvatarFormatError
 from avatar_bench.format import SCENARIOS, AvatarDataset
 from avatar_bench.metrics import functional as F
@@ -145,8 +145,7 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
     rles = sounding_rles(gt, images)
     reader, problems = _reader(gt, predictions, chosen, limits)
     present = [im for im in images if im.id in reader.entries]
-    jobs = [FrameJob(im.id, im.height, im.width, tuple(rles.get(im.id, ())), im.scenario == "off_screen")
-            for im in present]
+    jobs = jobs_for(present, rles)
     if workers is None:
         workers = idle_cpus() if len(jobs) >= PARALLEL_MIN_FRAMES and isinstance(reader, Submission) else 1
     if workers > 1 and not isinstance(reader, Submission):

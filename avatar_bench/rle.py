@@ -37,7 +37,7 @@ def _to_c(rle: Mapping[str, Any]) -> dict[str, Any]:
 
 def decode(rle: Mapping[str, Any]) -> np.ndarray:
     """Decode an RLE into a boolean mask of shape ``rle["size"]``."""
-    return mask_utils.decode(_to_c(rle)).astype(bool, copy=False)
+    return mask_utils.decode(_to_c(rle)).view(bool)  # pycocotools gives 0/1 uint8: a view, no copy
 
 
 def area(rle: Mapping[str, Any]) -> int:
@@ -55,8 +55,8 @@ def union(rles: Iterable[Mapping[str, Any]], size: tuple[int, int]) -> np.ndarra
     if not rles:
         return np.zeros(size, dtype=bool)
     if len(rles) == 1:
-        return mask_utils.decode(rles[0]).astype(bool, copy=False)
-    return mask_utils.decode(mask_utils.merge(rles, intersect=False)).astype(bool, copy=False)
+        return mask_utils.decode(rles[0]).view(bool)
+    return mask_utils.decode(mask_utils.merge(rles, intersect=False)).view(bool)
 
 
 def is_valid(rle: Any) -> str | None:

@@ -36,7 +36,7 @@ def envelope(category: str, t: np.ndarray, duration: float) -> np.ndarray:
     else:
         body = np.exp(-np.clip(t - spec.attack_s, 0.0, None) / spec.decay_s)
         body = np.where(t <= duration, body, body * np.exp(-(t - duration) / 0.02))
-    end = duration + RELEASE_TAIL * (spec.decay_s if spec.sustained else 0.02)
+    end = event_length(category, duration)
     return np.where((t >= 0) & (t <= end), rise * body, 0.0)
 
 

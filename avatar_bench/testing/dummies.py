@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
+from avatar_bench import rle
 from avatar_bench.format import SCHEMA_VERSION, Annotation, AvatarDataset, Category, Image, Video
 
 CATEGORIES = (  # (name, supercategory, audio labels, detector labels)
@@ -100,10 +100,10 @@ class _Canvas:
         window[...] = tpl[y0 - (cy - r):y1 - (cy - r), x0 - (cx - r):x1 - (cx - r)]
         if not window.any():  # a sliver off the border: keep the object visible with its centre pixel
             self.buf[cy, cx] = 1
-        rle = mask_utils.encode(self.buf)
+        seg = rle.encode(self.buf)
         window[...] = 0
         self.buf[cy, cx] = 0
-        return {"size": [self.height, self.width], "counts": rle["counts"].decode("ascii")}
+        return seg
 
 
 def _new_track(rng: np.random.Generator, track_id: int, category_id: int, width: int, height: int,
@@ -200,21 +200,11 @@ def _add_video(ds: AvatarDataset, rng: np.random.Generator, vid: int, n: int, ca
             seg = canvas.rle(t, fi)
             ds.annotations.append(Annotation(
                 id=counters["ann"], image_id=image_id, video_id=vid, track_id=t.track_id, category_id=t.category_id,
-                segmentation=seg, bbox=[float(v) for v in mask_utils.toBbox(_c(seg))],
-                area=float(mask_utils.area(_c(seg))), sounding=t in sounding, origin="human", score=1.0))
-
-
-def _c(seg: dict) -> dict:
-    return {"size": seg["size"], "counts": seg["counts"].encode("ascii")}
+                segmentation=seg, bbox=rle.bbox(seg), area=float(rle.area(seg)), sounding=t in sounding,
+                origin="human", score=1.0))
 
 
 # -------------------------------------------------------------------------------------------- submissions
-def _union(segs: list[dict], height: int, width: int) -> np.ndarray:
-    if not segs:
-        return np.zeros((height, width), dtype=bool)
-    return mask_utils.decode(mask_utils.merge([_c(s) for s in segs], intersect=False)).astype(bool)
-
-
 def _nearest(mask: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     if size is None or tuple(size) == mask.shape:
         return mask
@@ -264,7 +254,7 @@ def _heatmap(sub: DummySubmission, im: Image, rng: np.random.Generator) -> np.nd
     if q == "silent_twin" and im.scenario == "multi_entity":
         cat = sounding[0].category_id
         sounding = [a for a in anns if not a.sounding and a.category_id == cat]
-    mask = _union([a.segmentation for a in sounding], im.height, im.width)
+    mask = rle.union([a.segmentation for a in sounding], (im.height, im.width))
     if q == "shifted" and mask.any():
         cols = np.flatnonzero(mask.any(axis=0))
         dx = max(int(round(sub.shift * (cols[-1] - cols[0] + 1))), 1)
