@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from avatar_bench.format import SCENARIOS
+from pipeline.manifest import STATUS_OK, STATUS_REJECTED
 from pipeline.review import config as C
 from pipeline.review.brush import BrushError, brush_to_coco
 
-STATUS_OK, STATUS_REJECTED, STATUS_SKIPPED = "ok", "rejected", "skipped"
+STATUS_SKIPPED = "skipped"
 
 
 class MalformedAnnotation(ValueError):
@@ -45,8 +46,17 @@ class ReviewedFrame:
 
     @property
     def version(self) -> str:
-        """What a later pull compares to decide whether the frame changed."""
+        """What a later pull compares to decide whether the frame changed (:func:`annotation_version`)."""
         return f"{self.annotation_id}@{self.updated_at}"
+
+
+def _stamp(ann: dict[str, Any]) -> str:
+    return str(ann.get("updated_at") or ann.get("created_at") or "")
+
+
+def annotation_version(ann: dict[str, Any]) -> str:
+    """``<annotation id>@<updated_at>`` of a raw annotation: the :attr:`ReviewedFrame.version` it converts to."""
+    return f"{int(ann['id'])}@{_stamp(ann)}"
 
 
 def latest_annotation(task: dict[str, Any]) -> dict[str, Any] | None:
@@ -120,7 +130,7 @@ def convert_task(task: dict[str, Any], categories: set[str], users: dict[int, st
     by = ann.get("completed_by")
     by_id = by.get("id") if isinstance(by, dict) else by
     frame = ReviewedFrame(frame_id=str(data.get("frame_id")), task_id=int(task["id"]), annotation_id=int(ann["id"]),
-                          updated_at=str(ann.get("updated_at") or ann.get("created_at") or ""),
+                          updated_at=_stamp(ann),
                           annotator=users.get(by_id, str(by_id)), data=data, lead_time_s=ann.get("lead_time"))
     results = ann.get("result") or []
     if ann.get("was_cancelled"):

@@ -19,7 +19,14 @@ from pipeline.errors import PipelineError
 from pipeline.manifest import STATUS_OK, STATUS_REJECTED, Manifest
 from pipeline.review.client import LabelStudioClient
 from pipeline.review.config import ReviewConfig, load_categories
-from pipeline.review.convert import STATUS_SKIPPED, MalformedAnnotation, ReviewedFrame, convert_task, latest_annotation
+from pipeline.review.convert import (
+    STATUS_SKIPPED,
+    MalformedAnnotation,
+    ReviewedFrame,
+    annotation_version,
+    convert_task,
+    latest_annotation,
+)
 from pipeline.review.merge import SplitStore
 
 log = logging.getLogger(__name__)
@@ -61,7 +68,7 @@ class _Merge:
         fid = str(data["frame_id"])
         self.present.add(fid)
         before = self.seen.get(fid)
-        version = f"{ann['id']}@{ann.get('updated_at') or ann.get('created_at') or ''}"
+        version = annotation_version(ann)
         if before and before["version"] == version and (before["status"] != STATUS_OK or self.store.find(_key(data))):
             self.summary["unchanged"] += 1  # same annotation version, and its frame is still in the files
             return
