@@ -41,9 +41,19 @@ def annotations_dir() -> Path:
 
 def source_fingerprint(source: str) -> str:
     """Changes when the source's files change (names, sizes, times), so a cached prepare is redone."""
-    value = source.partition(":")[2] if re.match(r"^(csv|dir|glob|synth):", source) else source
+    from pipeline.errors import PipelineError
+    from pipeline.sources import parse_source
+    from pipeline.sources.local import list_videos
+
+    try:
+        kind, value = parse_source(source)
+    except PipelineError:  # prepare itself reports the bad spec
+        kind, value = "", source
     path, digest = Path(value), hashlib.sha256(source.encode())
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    if kind == "glob":
+        files = list_videos(value)  # exactly the files prepare reads
+    else:
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
     for f in files:
         st = f.stat()
         digest.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())

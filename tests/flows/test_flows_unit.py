@@ -23,6 +23,16 @@ def test_source_fingerprint_follows_the_files(tmp_path):
     assert source_fingerprint(f"dir:{tmp_path}") != source_fingerprint(f"synth:{tmp_path}")
 
 
+def test_glob_source_fingerprint_follows_the_matched_files(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"1")
+    spec = f"glob:{tmp_path}/*.mp4"
+    first = source_fingerprint(spec)
+    (tmp_path / "notes.txt").write_bytes(b"not matched")
+    assert source_fingerprint(spec) == first
+    (tmp_path / "b.mp4").write_bytes(b"2")
+    assert source_fingerprint(spec) != first
+
+
 def test_task_runners_by_name():
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
