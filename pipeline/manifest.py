@@ -43,13 +43,16 @@ class Manifest:
         key: the column holding the stable record id (``video_id``, ``frame_id``...).
         flush_every: rows buffered before a part file is written.
         flush_seconds: a part is also written when this much time passed since the last flush.
+        columns: the columns of the table while it has no rows (default: the key only), so readers of an empty
+            stage still find the columns they check.
     """
 
     def __init__(self, directory: str | os.PathLike, name: str, key: str, flush_every: int = 50,
-                 flush_seconds: float = 10.0):
+                 flush_seconds: float = 10.0, columns: Iterable[str] | None = None):
         self.dir = Path(directory)
         self.name = name
         self.key = key
+        self.columns = list(columns) if columns is not None else [key]
         self.path = self.dir / f"{name}.parquet"
         self.parts_dir = self.dir / f"{name}.parts"
         self.flush_every = flush_every
@@ -72,7 +75,7 @@ class Manifest:
             frames.append(pd.DataFrame(self._buffer))
         non_empty = [f for f in frames if len(f)]
         if not non_empty:  # keep the columns of an empty table (later stages check them)
-            return frames[0].iloc[0:0] if frames else pd.DataFrame(columns=[self.key])
+            return frames[0].iloc[0:0] if frames else pd.DataFrame(columns=self.columns)
         frames = non_empty
         df = pd.concat(frames, ignore_index=True)
         return df.drop_duplicates(subset=[self.key], keep="last").reset_index(drop=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avatar_bench.io import atomic_path, atomic_write_json
+from avatar_bench.io import atomic_write_json
 from pipeline.activity import ActivityConfig
 from pipeline.config import from_dict, to_dict
 from pipeline.frames import FrameConfig
@@ -83,7 +83,8 @@ class _Manifests:
     """The five stage manifests, flushed together in stage order."""
 
     def __init__(self, directory: Path):
-        self.m = {name: Manifest(directory, name, key, flush_every=_NEVER, flush_seconds=_NEVER)
+        self.m = {name: Manifest(directory, name, key, flush_every=_NEVER, flush_seconds=_NEVER,
+                                 columns=[f.name for f in dataclasses.fields(RECORDS[name])])
                   for name, key in STAGES}
         self.last = time.monotonic()
         self.since = 0
@@ -102,18 +103,8 @@ class _Manifests:
         self.last, self.since = time.monotonic(), 0
 
     def finalize(self) -> dict[str, Any]:
-        import pandas as pd
-
         self.checkpoint()
-        tables = {}
-        for name, _ in STAGES:
-            df = self.m[name].finalize()
-            if "status" not in df.columns:  # nothing reached this stage: still give readers the contract columns
-                df = pd.DataFrame(columns=[f.name for f in dataclasses.fields(RECORDS[name])])
-                with atomic_path(self.m[name].path) as tmp:
-                    df.to_parquet(tmp, index=False)
-            tables[name] = df
-        return tables
+        return {name: self.m[name].finalize() for name, _ in STAGES}  # an empty stage keeps its record's columns
 
 
 def prepare(source: str, out_dir: str | os.PathLike, config: PrepareConfig | None = None, *,

@@ -75,17 +75,6 @@ PROPOSAL_COLUMNS = ("frame_id", "video_id", "image_path", "width", "height", "fr
                     "heard_categories", "instances", "status", "reason")
 
 
-def _write_empty(manifest: Manifest) -> None:
-    """An empty proposals table with the proposals-manifest columns."""
-    import pandas as pd
-
-    from avatar_bench.io import atomic_path
-
-    manifest.dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(manifest.path) as tmp:
-        pd.DataFrame(columns=list(PROPOSAL_COLUMNS)).to_parquet(tmp, index=False)
-
-
 def _base_row(frame: dict, version: str) -> dict[str, Any]:
     return {"frame_id": str(frame["frame_id"]), "video_id": str(frame["video_id"]),
             "image_path": str(frame["image_path"]), "width": int(frame["width"]), "height": int(frame["height"]),
@@ -196,7 +185,9 @@ def propose(work_dir: str | Path, config: ProposeConfig | dict | None = None, *,
     work_dir = Path(work_dir)
     tax = load_taxonomy(cfg.taxonomy) if cfg.taxonomy else default_taxonomy()
     frames = read_frames(work_dir)
-    manifest = Manifest(work_dir / "manifests", "proposals", key="frame_id", flush_every=cfg.flush_every)
+    # Nothing to propose (every video rejected) still writes an empty table with these columns: later stages go on.
+    manifest = Manifest(work_dir / "manifests", "proposals", key="frame_id", flush_every=cfg.flush_every,
+                        columns=PROPOSAL_COLUMNS)
     done = manifest.done_ids()
     todo = [r for r in frames.to_dict("records") if str(r["frame_id"]) not in done]
     start, rows_written = time.monotonic(), []
@@ -209,8 +200,6 @@ def propose(work_dir: str | Path, config: ProposeConfig | dict | None = None, *,
                 rows_written.extend(rows)
                 if progress:
                     progress(len(rows))
-    if not manifest.exists():  # nothing to propose (every video rejected): an empty table keeps later stages going
-        _write_empty(manifest)
     table = manifest.finalize()
     seconds = time.monotonic() - start
     ok = [r for r in rows_written if r["status"] == STATUS_OK]
