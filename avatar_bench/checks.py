@@ -159,7 +159,10 @@ def scenario_problems(ds: AvatarDataset) -> list[str]:
     Kept apart from :meth:`AvatarDataset.problems`: proposals may break these rules before review, while a
     released ground-truth file must not.
     """
-    out: list[str] = []
-    for im in ds.images:
-        out.extend(_frame_scenario_problems(ds, im))
-    return out
+    return [p for problems in scenario_problems_by_image(ds).values() for p in problems]
+
+
+def scenario_problems_by_image(ds: AvatarDataset) -> dict[int, list[str]]:
+    """:func:`scenario_problems` keyed by image id (only the images that have some)."""
+    by_image = {im.id: _frame_scenario_problems(ds, im) for im in ds.images}
+    return {i: problems for i, problems in by_image.items() if problems}

@@ -289,9 +289,9 @@ def check_version(info: Any, source: str) -> None:
 
 # Re-exported here (its historical home); it lives in checks.py with the other validation rules. Imported last
 # because checks.py reads the constants above.
-from avatar_bench.checks import scenario_problems  # noqa: E402
+from avatar_bench.checks import scenario_problems, scenario_problems_by_image  # noqa: E402
 
 __all__ = [
     "ORIGINS", "SCENARIOS", "SCHEMA_VERSION", "SPLITS", "Annotation", "AvatarDataset", "Category", "Image", "Video",
-    "check_version", "scenario_problems",
+    "check_version", "scenario_problems", "scenario_problems_by_image",
 ]

@@ -15,7 +15,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from avatar_bench.format import SCENARIOS, SCHEMA_VERSION, SPLITS, AvatarDataset, scenario_problems
+from avatar_bench.format import (
+    SCENARIOS,
+    SCHEMA_VERSION,
+    SPLITS,
+    AvatarDataset,
+    scenario_problems,
+    scenario_problems_by_image,
+)
 from avatar_bench.io import atomic_path, atomic_write_text
 from pipeline.errors import PipelineError
 
@@ -32,16 +39,16 @@ def _load(path: Path) -> AvatarDataset:
 
 
 def _drop_inconsistent(ds: AvatarDataset) -> list[str]:
-    """Remove the frames that break their scenario's definition; return the problems (one per frame)."""
-    problems = scenario_problems(ds)
-    bad = {int(p.split()[1]) for p in problems}  # "image <id> (<scenario>): ..."
+    """Remove the frames that break their scenario's definition; return their problems."""
+    by_image = scenario_problems_by_image(ds)
+    bad = set(by_image)
     if bad:
         ds.images = [im for im in ds.images if im.id not in bad]
         ds.annotations = [a for a in ds.annotations if a.image_id not in bad]
         kept_videos = {im.video_id for im in ds.images}
         ds.videos = [v for v in ds.videos if v.id in kept_videos]
         ds.invalidate_indexes()
-    return problems
+    return [p for problems in by_image.values() for p in problems]
 
 
 def split_stats(ds: AvatarDataset) -> dict[str, Any]:
