@@ -1,11 +1,17 @@
 """Train TAVLO and the EZ-VSL-style single-frame baseline on the same AVATAR-Synth set; print both tables.
 
     python scripts/compare_tavlo_baseline.py --data data/synth_small --out runs/compare [--generate]
+    python scripts/compare_tavlo_baseline.py --data data/synth_small --out runs/compare --seeds 0 1 2 3 --jobs 4
 
 Both models use the same data, seed, trainer and heatmap calibration (``tavlo_model/configs/synth_small_*.yaml``:
 sized for a few minutes each on a 2-core CPU). Each is trained, its best checkpoint (validation total CIoU) writes
 an ``avatar-eval`` submission for the test split, and ``avatar_bench.evaluate`` scores it; the per-scenario
 tables are printed side by side with the training times and saved to ``OUT/comparison.json``.
+
+With ``--seeds`` each seed is a full comparison in ``OUT/seed<S>/`` (a finished one is reused, so a rerun
+resumes), ``--jobs`` of them at once in their own processes (small models share one GPU well); then the mean of
+each metric over seeds, the paired difference TAVLO - baseline with its 95% t-interval, and the number of seeds
+where TAVLO is ahead are printed and saved to ``OUT/seeds.json``. The data set is the same for every seed.
 """
 
 from __future__ import annotations
@@ -14,9 +20,13 @@ import argparse
 import json
 import logging
 import math
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
@@ -35,12 +45,12 @@ ROWS = [("single", "CIoU", "single_ciou"), ("", "AUC", "single_auc"), ("mixed", 
         ("", "delta", "cross_event_delta")]
 
 
-def run_model(config: Path, data: Path, out: Path, seed: int, overrides: list[str]) -> dict:
+def run_model(config: Path, data: Path, out: Path, seed: int, overrides: list[str], cache_dir: Path) -> dict:
     """Train one model, write its test submission and score it; return training summary and test metrics."""
     from avatar_bench.evaluate import evaluate
 
     cfg = load_config(config, [f"--data.root={data}", f"--out_dir={out}", f"--seed={seed}",
-                               f"--data.cache_dir={out.parent / 'cache'}", *overrides])
+                               f"--data.cache_dir={cache_dir}", *overrides])
     t0 = time.perf_counter()
     summary = train(cfg)
     train_s = time.perf_counter() - t0
@@ -70,12 +80,130 @@ def format_side_by_side(results: dict[str, dict], title: str) -> str:
     return "\n".join(lines)
 
 
+def aggregate(per_seed: dict[int, dict[str, dict]]) -> dict:
+    """Mean over seeds of every test metric per model, and the paired difference of the first model minus the
+    second: mean, 95% t-interval (None with one seed) and in how many seeds the first model is ahead. Seeds
+    where a metric is NaN (an empty scenario) are left out of that metric."""
+    from scipy import stats
+
+    seeds = sorted(per_seed)
+    names = list(per_seed[seeds[0]])
+    keys = sorted({k for s in seeds for n in names for k in per_seed[s][n]["test"]})
+    out: dict = {"seeds": seeds, "models": names, "metrics": {}}
+    for key in keys:
+        vals = np.array([[per_seed[s][n]["test"].get(key, math.nan) for n in names] for s in seeds], dtype=float)
+        vals = vals[~np.isnan(vals).any(axis=1)]
+        row: dict = {"n": len(vals), "mean": {n: float(vals[:, i].mean()) if len(vals) else math.nan
+                                               for i, n in enumerate(names)}}
+        if len(names) == 2 and len(vals):
+            diff = vals[:, 0] - vals[:, 1]
+            half = (float(stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff)))
+                    if len(diff) > 1 else None)
+            row["diff"] = {"mean": float(diff.mean()), "ci95": None if half is None else
+                           [float(diff.mean() - half), float(diff.mean() + half)], "ahead": int((diff > 0).sum())}
+        out["metrics"][key] = row
+    return out
+
+
+def format_seeds(agg: dict, title: str) -> str:
+    """The per-scenario means over seeds, the paired difference with its 95% interval and the ahead count."""
+    a, b = agg["models"]
+    lines = [f"{title}, {len(agg['seeds'])} seeds {agg['seeds']}: mean over seeds; difference = {a} - {b}",
+             f"{'':<30}{a:>20}{b:>20}{'difference [95% CI]':>26}{'ahead':>8}"]
+    for group, metric, key in ROWS:
+        row = agg["metrics"].get(key)
+        if row is None or not row["n"]:
+            continue
+        d = row["diff"]
+        ci = "" if d["ci95"] is None else f" [{d['ci95'][0]:+.1f}, {d['ci95'][1]:+.1f}]"
+        diff, ahead = f"{d['mean']:+.2f}{ci}", f"{d['ahead']}/{row['n']}"
+        lines.append(f"{group:<14}{metric:<16}{row['mean'][a]:>20.2f}{row['mean'][b]:>20.2f}{diff:>26}{ahead:>8}")
+    return "\n".join(lines)
+
+
+def _fill(job: tuple) -> str | None:
+    cache, path, name = job
+    try:
+        cache.get(path, name)
+    except TavloError as exc:  # an unusable video: training skips it with its reason
+        return f"{name}: {exc}"
+    return None
+
+
+def warm_cache(data: Path, cache_dir: Path, configs: Path, overrides: list[str], workers: int) -> int:
+    """Decode every video the comparison reads into the shared frame cache once, ``workers`` at a time, so the
+    parallel seeds read memory maps instead of decoding the same videos at once. Returns the entries written."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tavlo_model.data import ClipDataset, items_from_gt, training_items
+
+    jobs = {}
+    for cfg_name in MODELS.values():
+        cfg = load_config(configs / cfg_name, [f"--data.root={data}", f"--data.cache_dir={cache_dir}", *overrides])
+        train = ClipDataset(training_items(cfg.data), cfg.model, cfg.data, train=True)
+        evals = [it for split in ("val", "test") if (data / "annotations" / f"{split}.json").is_file()
+                 for it in items_from_gt(AvatarDataset.load(data / "annotations" / f"{split}.json"), data / "videos")]
+        evaluation = ClipDataset(evals, cfg.model, cfg.data, train=False)
+        for ds in (train, evaluation):
+            for it in ds.items:
+                jobs[(ds.cache.size, ds.cache.audio, it.name)] = (ds.cache, it.path, it.name)
+    with ProcessPoolExecutor(max(1, workers)) as pool:
+        skipped = [r for r in pool.map(_fill, jobs.values(), chunksize=4) if r]
+    print(f"compare: frame cache {cache_dir}: {len(jobs)} entries ready, {len(skipped)} unusable", file=sys.stderr)
+    return len(jobs)
+
+
+def run_seeds(a: argparse.Namespace, data: Path, out: Path, overrides: list[str]) -> dict[int, dict[str, dict]]:
+    """One comparison per seed in ``out/seed<S>`` (finished ones reused), ``a.jobs`` at a time in subprocesses;
+    ``overrides`` (with the --quick ones) only size the cache warm-up: the children get ``a.overrides``."""
+    per_seed: dict[int, dict[str, dict]] = {}
+    todo = []
+    for seed in a.seeds:
+        saved = out / f"seed{seed}" / "comparison.json"
+        if saved.is_file():
+            per_seed[seed] = json.loads(saved.read_text(encoding="utf-8"))
+            print(f"compare: seed {seed}: reusing {saved}", file=sys.stderr)
+        else:
+            todo.append(seed)
+    cache_dir = Path(a.cache_dir or out / "cache")
+    if todo and a.jobs > 1:
+        warm_cache(data, cache_dir, Path(a.configs), overrides, os.cpu_count() or 1)
+    running: list[tuple[int, subprocess.Popen]] = []
+    failed = []
+    while todo or running:
+        while todo and len(running) < a.jobs:
+            seed = todo.pop(0)
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--data", str(data),
+                   "--out", str(out / f"seed{seed}"), "--seed", str(seed), "--configs", a.configs,
+                   "--cache-dir", str(cache_dir),
+                   *(["--quick"] if a.quick else []), "--", *a.overrides]
+            with open(out / f"seed{seed}.log", "w", encoding="utf-8") as log:  # the child keeps its own copy
+                running.append((seed, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)))
+        time.sleep(0.5)
+        for seed, proc in list(running):
+            if proc.poll() is not None:
+                running.remove((seed, proc))
+                saved = out / f"seed{seed}" / "comparison.json"
+                if proc.returncode == 0 and saved.is_file():
+                    per_seed[seed] = json.loads(saved.read_text(encoding="utf-8"))
+                else:
+                    failed.append(seed)
+                    print(f"compare: seed {seed} failed (exit {proc.returncode}); see {out / f'seed{seed}.log'}",
+                          file=sys.stderr)
+    if failed:
+        raise TavloError(f"{len(failed)} of {len(a.seeds)} seeds failed: {sorted(failed)}; rerun to retry them")
+    return per_seed
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="AVATAR-Synth folder (generated with --generate when absent)")
     p.add_argument("--out", default="runs/compare")
     p.add_argument("--generate", action="store_true", help="generate the 'small' preset into --data first")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="training seed (and the seed of a --generate'd set)")
+    p.add_argument("--seeds", type=int, nargs="+", help="one comparison per seed, then means and 95%% intervals")
+    p.add_argument("--jobs", type=int, default=1, help="with --seeds: how many seeds run at once")
+    p.add_argument("--cache-dir", help="frame cache shared by both models (default OUT/cache)")
     p.add_argument("--configs", default=str(REPO / "tavlo_model" / "configs"), help="folder of the two YAMLs")
     p.add_argument("--quick", action="store_true", help="a smoke run: a few steps each (for the 'tiny' preset)")
     p.add_argument("overrides", nargs="*", help="--key=value applied to both models (after --)")
@@ -87,15 +215,32 @@ def main(argv: list[str] | None = None) -> int:
 
         generate(data, preset="tiny" if a.quick else "small", seed=a.seed)
     overrides = [*QUICK, *a.overrides] if a.quick else a.overrides
+    out.mkdir(parents=True, exist_ok=True)
+    if a.seeds:
+        if len(set(a.seeds)) != len(a.seeds) or a.jobs < 1:
+            p.error("--seeds must be distinct and --jobs at least 1")
+        try:
+            per_seed = run_seeds(a, data, out, overrides)
+        except TavloError as exc:
+            print(f"compare: error: {exc}", file=sys.stderr)
+            return 2
+        agg = aggregate(per_seed)
+        n = int(agg["metrics"].get("n_frames", {}).get("mean", {}).get(agg["models"][0], 0))
+        table = format_seeds(agg, f"{data.name} test ({n} frames)")
+        (out / "seeds.json").write_text(json.dumps({"per_seed": per_seed, "aggregate": agg}, indent=2),
+                                        encoding="utf-8")
+        (out / "seeds.txt").write_text(table + "\n", encoding="utf-8")
+        print(table)
+        return 0
     try:
-        results = {name: run_model(Path(a.configs) / cfg, data, out / Path(cfg).stem, a.seed, overrides)
+        results = {name: run_model(Path(a.configs) / cfg, data, out / Path(cfg).stem, a.seed, overrides,
+                                   Path(a.cache_dir) if a.cache_dir else out / "cache")
                    for name, cfg in MODELS.items()}
     except TavloError as exc:
         print(f"compare: error: {exc}", file=sys.stderr)
         return 2
     n = int(next(iter(results.values()))["test"].get("n_frames", 0))
     table = format_side_by_side(results, f"{data.name} test ({n} frames)")
-    out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     (out / "comparison.txt").write_text(table + "\n", encoding="utf-8")
     print(table)

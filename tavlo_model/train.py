@@ -32,6 +32,7 @@ from tavlo_model.logger import MetricLogger
 from tavlo_model.model import Tavlo
 
 log = logging.getLogger("tavlo_model.train")
+PREFETCH = 2  # batches each DataLoader worker prepares ahead (torch's default)
 
 
 def _worker_init(_: int) -> None:
@@ -43,7 +44,7 @@ def make_loader(dataset, sampler, batch_size: int, workers: int, drop_last: bool
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, collate_fn=collate,
         drop_last=drop_last, pin_memory=device.type == "cuda", worker_init_fn=_worker_init,
-        generator=torch.Generator(), persistent_workers=False)
+        generator=torch.Generator(), persistent_workers=False, prefetch_factor=PREFETCH if workers else None)
 
 
 def validation_set(cfg: TrainConfig) -> tuple[AvatarDataset | None, ClipDataset | None]:
@@ -78,7 +79,9 @@ def save(path: Path, ctx: Context, state: TrainState) -> None:
 
 def restore(path: str, ctx: Context) -> TrainState:
     """Load a checkpoint into ``ctx`` (its model config must match) and return its progress."""
-    ckpt = load_checkpoint(path, map_location=ctx.device)
+    # on the CPU: load_state_dict copies weights and optimizer moments to the parameters' device, and the RNG
+    # states must stay CPU ByteTensors (mapped to a GPU, torch.set_rng_state refuses them)
+    ckpt = load_checkpoint(path, map_location="cpu")
     if ckpt["config"]["model"] != to_dict(ctx.cfg)["model"]:
         raise TavloError(f"checkpoint {path}: its model config differs from this run's; resume with the same model")
     ctx.raw.load_state_dict(ckpt["model"])

@@ -34,7 +34,7 @@ def test_throughput_reports_samples_and_loader_wait(toy_root, tmp_path, capsys):
 @pytest.mark.slow
 def test_gpu_check_script_runs_its_cpu_path(toy_root, tmp_path):
     env = {**os.environ, "DATA": str(toy_root), "OUT": str(tmp_path / "gpu"), "DEVICE": "cpu", "TINY": "1",
-           "PYTHON": sys.executable, "OMP_NUM_THREADS": "2"}
+           "PYTHON": sys.executable, "OMP_NUM_THREADS": "2", "SEEDS": "1 2", "JOBS": "2"}
     proc = subprocess.run(["bash", str(REPO / "scripts" / "gpu_train_check.sh")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
@@ -44,6 +44,8 @@ def test_gpu_check_script_runs_its_cpu_path(toy_root, tmp_path):
         assert all(r["samples_per_s"] > 0 for r in results.values())
     assert "resumed from" in proc.stderr and (out / "submission.npz").is_file()
     assert json.loads((out / "train" / "summary.json").read_text(encoding="utf-8"))["steps"] == 4
+    seeds = json.loads((out / "compare" / "seeds.json").read_text(encoding="utf-8"))["aggregate"]
+    assert seeds["seeds"] == [1, 2] and "TAVLO (T=4)" in seeds["models"]
 
 
 @pytest.mark.slow
@@ -63,3 +65,60 @@ def test_compare_script_prints_both_tables(toy_root, tmp_path):
         assert result["steps"] == 4 and "multi_entity_ciou" in result["test"]
         assert Path(result["checkpoint"]).is_file()
     assert (tmp_path / "cmp" / "synth_small_tavlo" / "submission.npz").is_file()
+
+
+def _load_compare():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_script", REPO / "scripts" / "compare_tavlo_baseline.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seed_aggregate_matches_hand_computed_interval():
+    compare = _load_compare()
+    a, b = "TAVLO (T=4)", "EZ-VSL-style (T=1)"
+    # differences 2, 4, 6 -> mean 4, sd 2, half-width t(0.975, 2) * 2 / sqrt(3) = 4.303 * 1.1547 = 4.968
+    scores = {0: (10.0, 8.0), 1: (9.0, 5.0), 2: (12.0, 6.0)}
+    per_seed = {s: {a: {"test": {"multi_entity_ciou": x, "single_ciou": float("nan")}},
+                    b: {"test": {"multi_entity_ciou": y, "single_ciou": 1.0}}} for s, (x, y) in scores.items()}
+    agg = compare.aggregate(per_seed)
+    row = agg["metrics"]["multi_entity_ciou"]
+    assert row["n"] == 3 and row["mean"][a] == pytest.approx(31 / 3) and row["mean"][b] == pytest.approx(19 / 3)
+    assert row["diff"]["mean"] == pytest.approx(4.0) and row["diff"]["ahead"] == 3
+    lo, hi = row["diff"]["ci95"]
+    assert lo == pytest.approx(4 - 4.968, abs=1e-3) and hi == pytest.approx(4 + 4.968, abs=1e-3)
+    assert agg["metrics"]["single_ciou"]["n"] == 0  # NaN in every seed: no row, no crash
+    table = compare.format_seeds(agg, "toy test (3 frames)")
+    assert "multi-entity" in table and "+4.00 [-1.0, +9.0]" in table and "3/3" in table
+    assert not any(line.startswith("single") for line in table.splitlines())
+
+
+@pytest.mark.slow
+def test_compare_script_runs_seeds_in_parallel_and_resumes(toy_root, tmp_path):
+    tiny = [f"--model.{k}={list(v) if isinstance(v, tuple) else v}" for k, v in TINY.items()]
+    cmd = [sys.executable, str(REPO / "scripts" / "compare_tavlo_baseline.py"), "--data", str(toy_root),
+           "--out", str(tmp_path / "cmp"), "--quick", "--seeds", "3", "4", "--jobs", "2", "--",
+           "--batch_size=2", "--eval_every=1", "--data.num_workers=0", "--threads=1", *tiny]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=400, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 seeds [3, 4]" in proc.stdout and any(r.startswith("off-screen") for r in proc.stdout.splitlines())
+    saved = json.loads((tmp_path / "cmp" / "seeds.json").read_text(encoding="utf-8"))
+    assert set(saved["per_seed"]) == {"3", "4"} and saved["aggregate"]["seeds"] == [3, 4]
+    for seed in (3, 4):  # each seed trained both models with its own seed, sharing one warmed cache
+        cfg = (tmp_path / "cmp" / f"seed{seed}" / "synth_small_tavlo" / "config.yaml").read_text(encoding="utf-8")
+        assert f"seed: {seed}" in cfg
+    assert list((tmp_path / "cmp" / "cache").glob("*.meta.json"))
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=100, env=env)
+    assert proc.returncode == 0 and proc.stderr.count("reusing") == 2  # a rerun trains nothing again
+
+
+def test_real_loader_timing_drains_the_prefetched_backlog_first(toy_root, tmp_path):
+    out = tmp_path / "tp.json"
+    assert throughput_main(["--device", "cpu", "--batch", "2", "--img", "64", "--negatives", "1", "--steps", "1",
+                            "--warmup", "1", "--data", str(toy_root), "--workers", "2", "--no-synthetic",
+                            "--model-overrides", TINY_JSON, "--out", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))["results"]["real loader"]
+    assert result["warmup_steps"] == 2 * 2 + 1  # 2 workers x 2 prefetched batches, then one more
