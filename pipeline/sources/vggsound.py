@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from avatar_bench.io import atomic_path
 from pipeline.errors import Rejected
 from pipeline.records import VideoRecord, make_video_id
 
@@ -238,17 +239,15 @@ def _cut(src: Path, dst: Path, start_s: float, config: DownloadConfig, video_id:
         from avatar_bench.errors import MissingDependencyError
 
         raise MissingDependencyError("ffmpeg (system package)", "pipeline")
-    tmp = dst.with_name(f".{dst.stem}.part.mp4")  # .mp4: ffmpeg picks the muxer from the name
-    cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{start_s:.3f}", "-i", str(src),
-           "-t", f"{config.clip_s:.3f}", "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", config.preset,
-           "-crf", str(config.crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
-           str(tmp)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
-    if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
-        tmp.unlink(missing_ok=True)
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise Rejected("cut_failed", f"video {video_id}: ffmpeg could not cut the download: {tail}")
-    os.replace(tmp, dst)
+    with atomic_path(dst) as tmp:  # a failed or interrupted cut leaves nothing behind
+        cmd = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{start_s:.3f}", "-i", str(src),
+               "-t", f"{config.clip_s:.3f}", "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset",
+               config.preset, "-crf", str(config.crf), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
+               "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+        if proc.returncode != 0 or tmp.stat().st_size == 0:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise Rejected("cut_failed", f"video {video_id}: ffmpeg could not cut the download: {tail}")
 
 
 def _first_line(exc: BaseException) -> str:

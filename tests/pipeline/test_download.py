@@ -74,7 +74,7 @@ def test_failures_become_reasons(server, tmp_path, yt_id, reason, hits):
     assert rec.status == "rejected" and rec.reason == reason and yt_id in rec.detail
     if hits is not None:  # 404 is not retried; a broken connection is, twice (2 requests per attempt)
         assert _Handler.hits[f"{yt_id}.mp4"] == hits
-    assert not list(tmp_path.glob("*.mp4"))
+    assert not list(tmp_path.iterdir())  # no clip and no temporary (hidden ones included) left behind
 
 
 def test_transient_error_is_retried(server, tmp_path):
