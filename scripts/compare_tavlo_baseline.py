@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 from avatar_bench.format import AvatarDataset  # noqa: E402
+from avatar_bench.io import atomic_write_json, atomic_write_text  # noqa: E402
 from tavlo_model.config import load_config  # noqa: E402
 from tavlo_model.errors import TavloError  # noqa: E402
 from tavlo_model.infer import predict, write  # noqa: E402
@@ -227,9 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         agg = aggregate(per_seed)
         n = int(agg["metrics"].get("n_frames", {}).get("mean", {}).get(agg["models"][0], 0))
         table = format_seeds(agg, f"{data.name} test ({n} frames)")
-        (out / "seeds.json").write_text(json.dumps({"per_seed": per_seed, "aggregate": agg}, indent=2),
-                                        encoding="utf-8")
-        (out / "seeds.txt").write_text(table + "\n", encoding="utf-8")
+        atomic_write_json(out / "seeds.json", {"per_seed": per_seed, "aggregate": agg}, indent=2)
+        atomic_write_text(out / "seeds.txt", table + "\n")
         print(table)
         return 0
     try:
@@ -241,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     n = int(next(iter(results.values()))["test"].get("n_frames", 0))
     table = format_side_by_side(results, f"{data.name} test ({n} frames)")
-    (out / "comparison.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    (out / "comparison.txt").write_text(table + "\n", encoding="utf-8")
+    atomic_write_text(out / "comparison.txt", table + "\n")
+    atomic_write_json(out / "comparison.json", results, indent=2)  # last: it marks a finished seed
     print(table)
     return 0
 

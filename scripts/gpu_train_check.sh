@@ -57,18 +57,18 @@ echo "== throughput, real data loader ($WORKERS workers), decoding every clip, t
 "$PY" -m tavlo_model.throughput --device "$DEVICE" --batch "$BATCH" "${SIZE[@]}" --amp "$LOADER_AMP" \
   --steps "$STEPS" --warmup "$WARMUP" --no-synthetic --data "$DATA" --workers "$WORKERS" \
   --out "$OUT/throughput_loader.json"
-CACHE_ARGS=()
+CACHE_DIR="" CACHE_ARGS=()
 if [ "${CACHE:-1}" = 1 ]; then
   # the cache run decodes each video once during its warm-up steps, then reads memory maps
   "$PY" -m tavlo_model.throughput --device "$DEVICE" --batch "$BATCH" "${SIZE[@]}" --amp "$LOADER_AMP" \
     --steps "$STEPS" --warmup "$WARMUP" --no-synthetic --data "$DATA" --workers "$WORKERS" \
     --cache-dir "$OUT/cache" --out "$OUT/throughput_loader_cache.json"
-  CACHE_ARGS=(--cache-dir "$OUT/cache")
+  CACHE_DIR="$OUT/cache" CACHE_ARGS=(--cache-dir "$OUT/cache")
 fi
 
 echo "== tavlo-train with AMP: 2x$STEPS steps with a resume in the middle, then tavlo-infer"
 COMMON=(--config tavlo_model/configs/default.yaml "--data.root=$DATA" "--out_dir=$OUT/train" "--device=$DEVICE"
-        "--batch_size=$BATCH" "--data.num_workers=$WORKERS" "--data.cache_dir=${CACHE_ARGS[1]:-}" --log_every=5
+        "--batch_size=$BATCH" "--data.num_workers=$WORKERS" "--data.cache_dir=$CACHE_DIR" --log_every=5
         "--eval_every=${EVAL_EVERY:-5}"
         "${TRAIN_SIZE[@]}")
 "$PY" -m tavlo_model.train "${COMMON[@]}" "--max_steps=$STEPS"
