@@ -17,26 +17,27 @@ SAMPLE_RATE = 16000
 def load_audio(path: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray | None:
     """Decode the first audio stream of ``path`` to mono float32 in [-1, 1] at ``sample_rate``.
 
+    The decoding is the pipeline's own (:func:`pipeline.media.decode_audio_mono`: any channel layout, PTS gaps
+    of broken files ignored), so the taggers hear the samples that the activity stage measured.
+
     Returns:
         The samples, or ``None`` when the file has no audio stream.
 
     Raises:
         PipelineError: the file cannot be opened or its audio cannot be decoded.
     """
-    import av
+    from pipeline.errors import Rejected
+    from pipeline.media import decode_audio_mono, open_media
 
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             if not container.streams.audio:
                 return None
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-            chunks = [f.to_ndarray().reshape(-1)
-                      for frame in container.decode(stream) for f in resampler.resample(frame)]
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    except (av.error.FFmpegError, OSError) as exc:
-        raise PipelineError(f"video {path}: cannot decode its audio ({exc})") from None
-    return np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+            index = container.streams.audio[0].index
+        samples, _ = decode_audio_mono(path, index, sample_rate)
+    except Rejected as exc:
+        raise PipelineError(f"video {path}: cannot decode its audio ({exc.detail})") from None
+    return samples
 
 
 @functools.lru_cache(maxsize=4)
