@@ -64,6 +64,7 @@ def _paths() -> dict[str, Path]:
         "root": Path(os.environ.get("LOCAL_FILES_DOCUMENT_ROOT") or work).resolve(),
         "token": Path(os.environ.get("LABEL_STUDIO_TOKEN_FILE") or state / "token"),
         "password": state / "password",
+        "secret": state / "secret_key",
         "pid": state / "labelstudio.pid",
         "log": state / "labelstudio.log",
     }
@@ -95,6 +96,29 @@ def _credentials(p: dict[str, Path]) -> tuple[str, str]:
             _write_private(p["password"], secrets.token_urlsafe(18))
         password = p["password"].read_text(encoding="utf-8").strip()
     return user, password
+
+
+def _secret_key(p: dict[str, Path]) -> str:
+    """Django's SECRET_KEY for this data dir (it signs the personal access tokens), kept 0600 beside the password.
+
+    Left to itself, Label Studio writes a random key into ``<data>/.env`` on its first start, from every process
+    that imports its settings: two processes racing there append two keys, the server signs with one and, after a
+    restart, verifies with the other, so the stored token stops working. Passing the key in the environment
+    avoids that race. A data dir that already has a key in its ``.env`` keeps the one Label Studio reads (the
+    first), so earlier tokens stay valid.
+    """
+    if p["secret"].exists():
+        return p["secret"].read_text(encoding="utf-8").strip()
+    key = ""
+    env_file = p["data"] / ".env"
+    if env_file.exists():
+        for line in env_file.read_text(encoding="utf-8", errors="replace").splitlines():
+            name, sep, value = line.strip().partition("=")
+            if sep and name.strip() == "SECRET_KEY" and value.strip():
+                key = value.strip().strip("'\"")
+                break
+    _write_private(p["secret"], key or secrets.token_urlsafe(50))
+    return p["secret"].read_text(encoding="utf-8").strip()
 
 
 # ---------------------------------------------------------------------------------------------- install
@@ -159,6 +183,7 @@ def start(p: dict[str, Path], timeout: float) -> None:
     env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(p["data"]), "LOCAL_FILES_SERVING_ENABLED": "true",
            "LOCAL_FILES_DOCUMENT_ROOT": str(p["root"]), "LABEL_STUDIO_USERNAME": user,
            "LABEL_STUDIO_PASSWORD": password, "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+           "SECRET_KEY": _secret_key(p),
            # offline service: no PyPI version check, no usage analytics
            "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false"}
     cmd = [str(exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port)]
@@ -177,7 +202,11 @@ def start(p: dict[str, Path], timeout: float) -> None:
             raise ServiceError(f"Label Studio did not answer {url}/health within {timeout:.0f} s; see {p['log']}")
         time.sleep(0.5)
     print(f"[labelstudio] running at {url} (pid {proc.pid}, data {p['data']}, document root {p['root']})")
-    ensure_token(p, url)
+    try:
+        ensure_token(p, url)
+    except BaseException:  # a start that fails leaves nothing running behind it
+        stop(p)
+        raise
 
 
 def _tail(path: Path, n: int = 15) -> str:
