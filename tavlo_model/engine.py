@@ -123,7 +123,7 @@ def evaluate(model: torch.nn.Module, loader, device: torch.device, num_negatives
              gt=None, dtype: torch.dtype | None = None,
              calibration: Calibration | None = None) -> tuple[dict, Calibration, dict[int, np.ndarray]]:
     """Validation: loss, label-free calibration of the heatmap centre, heatmaps of each annotated frame and, when
-    ``gt`` is given and ``avatar_bench.evaluate`` is installed, the per-scenario metrics.
+    ``gt`` is given, the per-scenario metrics of ``avatar_bench.evaluate``.
     A given ``calibration`` is used as it is instead of being fitted on these clips.
 
     Returns:
