@@ -26,7 +26,7 @@ from pipeline.manifest import STATUS_OK, STATUS_REJECTED
 
 R = TypeVar("R", bound="_Record")
 
-# The keys of each stage's manifest (documented in the README's pipeline section).
+# The keys of each stage's manifest (documented in docs/pipeline.md).
 VIDEO_KEY = "video_id"
 FRAME_KEY = "frame_id"
 

@@ -14,7 +14,7 @@ _VARIANTS: dict[str, Callable[[], ModelConfig]] = {}
 # so a location's feature sees its patch only; one AST block whose spatial step leaves each location alone
 # (spatial_radius 0: a token sees its own patch and its own history); max-pooled negatives for both models.
 # From scratch, whole-frame features (a receptive field larger than the frame) let the max location carry
-# global evidence and mean-pooled negatives collapse onto one location (README: "findings").
+# global evidence and mean-pooled negatives collapse onto one location (docs/tavlo.md: "findings").
 _CPU = dict(img_size=64, visual_width=16, visual_stages=3, visual_patch=16, audio_channels=(16, 32, 64), n_mels=64,
             feat_dim=64, time_dim=16, depth=1, num_heads=4, embed_dim=64, spatial_radius=0, negatives="max")
 

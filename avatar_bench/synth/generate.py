@@ -67,7 +67,7 @@ def generate(out_dir: str | os.PathLike, preset: str = "tiny", seed: int = 0, wo
     """Generate (or finish) an AVATAR-Synth dataset in ``out_dir``.
 
     Args:
-        out_dir: output folder (layout: see the AVATAR-Synth section of the README).
+        out_dir: output folder (layout: see docs/synth.md).
         preset: ``tiny`` | ``small`` | ``full``.
         seed: dataset seed; clip ``i`` depends only on ``(seed, i)`` and the settings.
         workers: processes to use (default: all cores); 1 runs in this process.
