@@ -10,6 +10,10 @@ One JSON file per split, loadable by ``pycocotools.coco.COCO`` as it is, with vi
     annotations: [{id, image_id, video_id, track_id, category_id, segmentation: RLE, bbox, area,
                    iscrowd: 0, sounding, origin: proposal|human, score}]
 
+``info.silent_instances_annotated`` (default true) says whether silent instances are recorded: false for files
+that annotate sounding objects only (the imported release), where the look-alike count of ``multi_entity`` is
+not checked (:mod:`avatar_bench.rules`).
+
 Unknown keys on any record are kept in its ``extra`` dict and written back unchanged (review provenance,
 generator metadata), so a read/write round trip loses nothing.
 """
@@ -34,6 +38,7 @@ SUPPORTED_MAJOR = 1
 SCENARIOS = ("single", "mixed", "multi_entity", "off_screen")
 ORIGINS = ("proposal", "human")
 SPLITS = ("train", "val", "test")
+SILENT_INSTANCES_KEY = "silent_instances_annotated"  # in ``info``; absent means true
 
 
 @functools.cache
@@ -210,6 +215,11 @@ class AvatarDataset:
     def save(self, path: str | os.PathLike, indent: int | None = None) -> None:
         """Write atomically (a temporary file, then ``os.replace``)."""
         atomic_write_json(path, self.to_dict(), indent=indent)
+
+    @property
+    def silent_instances_annotated(self) -> bool:
+        """False when the file records sounding instances only (``info.silent_instances_annotated: false``)."""
+        return self.info.get(SILENT_INSTANCES_KEY, True) is not False
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> list[str]:
