@@ -1,41 +1,89 @@
 """Validation of AVATAR-COCO datasets: structural problems and scenario semantics.
 
-:func:`find_problems` is what :meth:`AvatarDataset.problems` returns (ids, foreign keys, enums, RLE sizes);
-:func:`scenario_problems` checks each frame against its scenario's definition (DESIGN §1, §3). Every message
-names its record and says what was expected and what was found.
+:func:`find_problems` is what :meth:`AvatarDataset.problems` returns: types and ranges of every id and key,
+foreign keys, enums, image sizes, relative file names and the exact runs of every RLE mask.
+:func:`scenario_problems` checks each frame against its scenario's definition (the rule of
+:mod:`avatar_bench.rules`). Every message names its record and says what was expected and what was found.
+
+This module imports nothing of :mod:`avatar_bench.format` at run time (``format`` imports it), so the two
+have one direction.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING, Any
 
-from avatar_bench import rle as rle_utils
-from avatar_bench.format import ORIGINS, SCENARIOS, SPLITS
+from avatar_bench.rules import SCENARIOS, scenario_violations
 
 if TYPE_CHECKING:
-    from avatar_bench.format import AvatarDataset
+    from avatar_bench.format import AvatarDataset, Image
+
+ORIGINS = ("proposal", "human")
+SPLITS = ("train", "val", "test")
+MAX_ID = 2**63 - 1  # ids are int64 in every table the scorer builds
+MAX_SIDE = 16384  # largest image side accepted
+MAX_PIXELS = 1 << 25  # largest image area (an 8K frame, 7680x4320, fits): masks are decoded and resized to it
+MAX_FRAME_INDEX = 10**12 - 1  # frame ids carry at most 12 digits (avatar_bench.naming)
+SILENT_INSTANCES_KEY = "silent_instances_annotated"  # in ``info``; absent means true
 
 # Video names become submission keys ("<name>/<frame_index>") and frame folders, so they must be one path part.
 _BAD_NAME_CHARS = ("/", "\\", "\x00")
+
+# (record list, table name, integer key fields) checked before anything is hashed or indexed
+_KEY_FIELDS = (
+    ("categories", "category", ("id",)),
+    ("videos", "video", ("id",)),
+    ("images", "image", ("id", "video_id", "frame_index", "width", "height")),
+    ("annotations", "annotation", ("id", "image_id", "video_id", "category_id", "track_id")),
+)
 
 
 def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _is_id(v: object) -> bool:
+    return _is_int(v) and 0 <= v <= MAX_ID  # type: ignore[operator]
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value cut to ``limit`` characters (a hostile file may hold megabytes in one field)."""
+    if isinstance(value, int) and value.bit_length() > 128:  # repr() of a 5,000-digit int raises ValueError
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def _duplicates(values: list) -> list:
     return sorted(v for v, n in Counter(values).items() if n > 1)
+
+
+def _key_problems(ds: AvatarDataset) -> list[str]:
+    """Ids and foreign keys that are not integers in [0, 2**63) (lists, strings, floats, bools, huge ints)."""
+    out: list[str] = []
+    for attr, table, fields in _KEY_FIELDS:
+        for i, r in enumerate(getattr(ds, attr)):
+            where = f"{table} {r.id}" if _is_id(r.id) else f"{table} at position {i}"
+            for name in fields:
+                value = getattr(r, name)
+                if name == "track_id" and value == -1 and _is_int(value):
+                    continue  # the default: no track
+                if not _is_id(value):
+                    out.append(f"{where}: expected {name} as an integer in [0, 2**63), got {short(value)}")
+    for im in ds.images:
+        cats = im.sounding_category_ids
+        if not isinstance(cats, list) or not all(_is_id(c) for c in cats):
+            out.append(f"image {im.id}: expected sounding_category_ids as a list of integer ids, got {short(cats)}")
+    return out
 
 
 def _id_problems(ds: AvatarDataset) -> list[str]:
     out: list[str] = []
     for table, recs in (("category", ds.categories), ("video", ds.videos), ("image", ds.images),
                         ("annotation", ds.annotations)):
-        bad = [r.id for r in recs if not _is_int(r.id)]
-        if bad:
-            out.append(f"{table} ids must be integers, got {bad[:5]!r}")
-        dup = _duplicates([r.id for r in recs if _is_int(r.id)])
+        dup = _duplicates([r.id for r in recs])
         if dup:
             out.append(f"duplicate {table} id(s): {dup[:10]}")
     dup_names = _duplicates([v.name for v in ds.videos if isinstance(v.name, str)])
@@ -47,16 +95,39 @@ def _id_problems(ds: AvatarDataset) -> list[str]:
     return out
 
 
+def file_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a file name relative to its root (absolute, a '..' part, not a string), or None."""
+    if not isinstance(name, str):
+        return f"expected file_name as a string, got {short(name)}"
+    if "\x00" in name or PurePosixPath(name).is_absolute() or PureWindowsPath(name).anchor:
+        return f"expected file_name relative to its root, got the absolute path {short(name)}"
+    if ".." in name.replace("\\", "/").split("/"):
+        return f"expected file_name inside its root, got {short(name)} (a '..' part)"
+    return None
+
+
 def _video_problems(ds: AvatarDataset) -> list[str]:
     out: list[str] = []
     for v in ds.videos:
         if not isinstance(v.name, str) or not v.name or v.name in (".", "..") or any(
             c in v.name for c in _BAD_NAME_CHARS
         ):
-            out.append(f"video {v.id}: expected a non-empty name without '/' or '\\', got {v.name!r}")
+            out.append(f"video {v.id}: expected a non-empty name without '/' or '\\', got {short(v.name)}")
         if v.split not in SPLITS:
-            out.append(f"video {v.name}: expected split in {SPLITS}, got {v.split!r}")
+            out.append(f"video {v.name}: expected split in {SPLITS}, got {short(v.split)}")
+        if (why := file_name_problem(v.file_name)) is not None:
+            out.append(f"video {v.id}: {why}")
     return out
+
+
+def _size_problem(im: Image) -> str | None:
+    w, h = im.width, im.height
+    if not (w > 0 and h > 0):
+        return f"expected positive width/height, got {w}x{h}"
+    if max(w, h) > MAX_SIDE or w * h > MAX_PIXELS:
+        return (f"image of {w}x{h} pixels is larger than this reader accepts (sides <= {MAX_SIDE}, "
+                f"width*height <= {MAX_PIXELS}); refused before any mask is allocated")
+    return None
 
 
 def _image_problems(ds: AvatarDataset, videos: set, cats: set) -> list[str]:
@@ -67,19 +138,18 @@ def _image_problems(ds: AvatarDataset, videos: set, cats: set) -> list[str]:
         if im.video_id not in videos:
             out.append(f"{where}: video_id {im.video_id} does not exist")
         if im.scenario not in SCENARIOS:
-            out.append(f"{where}: expected scenario in {SCENARIOS}, got {im.scenario!r}")
-        if not (_is_int(im.width) and _is_int(im.height) and im.width > 0 and im.height > 0):
-            out.append(f"{where}: expected positive integer width/height, got {im.width!r}x{im.height!r}")
-        if not _is_int(im.frame_index) or im.frame_index < 0:
-            out.append(f"{where}: expected a non-negative integer frame_index, got {im.frame_index!r}")
+            out.append(f"{where}: expected scenario in {SCENARIOS}, got {short(im.scenario)}")
+        if (why := _size_problem(im)) is not None:
+            out.append(f"{where}: {why}")
+        if im.frame_index > MAX_FRAME_INDEX:
+            out.append(f"{where}: expected frame_index <= {MAX_FRAME_INDEX}, got {short(im.frame_index)}")
         elif (im.video_id, im.frame_index) in seen_frames:
             out.append(f"{where}: video {im.video_id} frame {im.frame_index} is already image "
                        f"{seen_frames[(im.video_id, im.frame_index)]} (one image per frame)")
         else:
             seen_frames[(im.video_id, im.frame_index)] = im.id
-        if not isinstance(im.sounding_category_ids, list):
-            out.append(f"{where}: expected sounding_category_ids as a list, got {im.sounding_category_ids!r}")
-            continue
+        if (why := file_name_problem(im.file_name)) is not None:
+            out.append(f"{where}: {why}")
         unknown = [c for c in im.sounding_category_ids if c not in cats]
         if unknown:
             out.append(f"{where}: sounding_category_ids {unknown} do not exist")
@@ -89,7 +159,8 @@ def _image_problems(ds: AvatarDataset, videos: set, cats: set) -> list[str]:
 def _annotation_problems(ds: AvatarDataset, cats: set) -> list[str]:
     out: list[str] = []
     images = {im.id: im for im in ds.images}
-    for a in ds.annotations:
+    rle_why = ds.mask_check[0]
+    for a, bad_rle in zip(ds.annotations, rle_why, strict=True):
         where = f"annotation {a.id}"
         im = images.get(a.image_id)
         if im is None:
@@ -99,12 +170,11 @@ def _annotation_problems(ds: AvatarDataset, cats: set) -> list[str]:
         if a.category_id not in cats:
             out.append(f"{where}: category_id {a.category_id} does not exist")
         if not isinstance(a.sounding, bool):
-            out.append(f"{where}: expected sounding true/false, got {a.sounding!r}")
+            out.append(f"{where}: expected sounding true/false, got {short(a.sounding)}")
         if a.origin not in ORIGINS:
-            out.append(f"{where}: expected origin in {ORIGINS}, got {a.origin!r}")
+            out.append(f"{where}: expected origin in {ORIGINS}, got {short(a.origin)}")
         if a.iscrowd != 0:
-            out.append(f"{where}: expected iscrowd 0 (AVATAR instances are single objects), got {a.iscrowd!r}")
-        bad_rle = rle_utils.is_valid(a.segmentation)
+            out.append(f"{where}: expected iscrowd 0 (AVATAR instances are single objects), got {short(a.iscrowd)}")
         if bad_rle:
             out.append(f"{where}: segmentation: {bad_rle}")
         elif im is not None and list(a.segmentation["size"]) != [im.height, im.width]:
@@ -115,41 +185,36 @@ def _annotation_problems(ds: AvatarDataset, cats: set) -> list[str]:
     return out
 
 
+def _info_problems(ds: AvatarDataset) -> list[str]:
+    flag = ds.info.get(SILENT_INSTANCES_KEY, True)
+    if not isinstance(flag, bool):
+        return [f"info.{SILENT_INSTANCES_KEY}: expected true or false, got {short(flag)}"]
+    return []
+
+
 def find_problems(ds: AvatarDataset) -> list[str]:
-    """Every structural problem of ``ds``, each naming its record; an empty list means the file is sound."""
+    """Every structural problem of ``ds``, each naming its record; an empty list means the file is sound.
+
+    Keys are checked first: while an id or a foreign key is not an integer (a list, a string, 2**64), the
+    later checks, which index records by their keys, are not run.
+    """
+    keys = _key_problems(ds)
+    if keys:
+        return keys
     videos = {v.id for v in ds.videos}
     cats = {c.id for c in ds.categories}
-    return (_id_problems(ds) + _video_problems(ds) + _image_problems(ds, videos, cats)
+    return (_info_problems(ds) + _id_problems(ds) + _video_problems(ds) + _image_problems(ds, videos, cats)
             + _annotation_problems(ds, cats))
 
 
-def _frame_scenario_problems(ds: AvatarDataset, im) -> list[str]:
+def _frame_scenario_problems(ds: AvatarDataset, im: Image) -> list[str]:
     anns = ds.anns_by_image.get(im.id, [])
-    sounding = [a for a in anns if a.sounding]
+    rule = scenario_violations(im.scenario, [(a.category_id, a.sounding) for a in anns],
+                               im.sounding_category_ids, silent_annotated=ds.silent_instances_annotated)
     where = f"image {im.id} ({im.scenario})"
-    if im.scenario == "off_screen":
-        out = []
-        if sounding:
-            out.append(f"{where}: off-screen frames must have no sounding instance, found {len(sounding)}")
-        if not im.sounding_category_ids:
-            out.append(f"{where}: off-screen frames must list the heard category in sounding_category_ids")
-        return out
-    if not sounding:
-        return [f"{where}: expected at least one sounding instance, found none"]
-    out = [f"{where}: sounding annotation {a.id} has an empty mask" for a in sounding
-           if rle_utils.area(a.segmentation) == 0]
-    unlisted = sorted({a.category_id for a in sounding} - set(im.sounding_category_ids))
-    if unlisted:
-        out.append(f"{where}: sounding instance categories {unlisted} are missing from sounding_category_ids")
-    if im.scenario == "single" and len(sounding) != 1:
-        out.append(f"{where}: expected exactly one sounding instance, found {len(sounding)}")
-    elif im.scenario == "mixed" and len({a.category_id for a in sounding}) < 2:
-        out.append(f"{where}: expected sounding instances of two or more categories")
-    elif im.scenario == "multi_entity":
-        if len(sounding) != 1:
-            out.append(f"{where}: expected exactly one sounding instance, found {len(sounding)}")
-        elif sum(a.category_id == sounding[0].category_id for a in anns) < 2:
-            out.append(f"{where}: expected >= 2 visible instances of the sounding category")
+    out = [f"{where}: {why}" for why in rule]
+    area = ds.mask_area
+    out += [f"{where}: sounding annotation {a.id} has an empty mask" for a in anns if a.sounding and not area[a.id]]
     return out
 
 
@@ -157,12 +222,12 @@ def scenario_problems(ds: AvatarDataset) -> list[str]:
     """Semantic checks of each frame against its scenario's definition (DESIGN §1, §3).
 
     Kept apart from :meth:`AvatarDataset.problems`: proposals may break these rules before review, while a
-    released ground-truth file must not.
+    released ground-truth file must not (``avatar-eval`` refuses them unless told to allow them).
     """
     return [p for problems in scenario_problems_by_image(ds).values() for p in problems]
 
 
-def scenario_problems_by_image(ds: AvatarDataset) -> dict[int, list[str]]:
-    """:func:`scenario_problems` keyed by image id (only the images that have some)."""
-    by_image = {im.id: _frame_scenario_problems(ds, im) for im in ds.images}
+def scenario_problems_by_image(ds: AvatarDataset, images=None) -> dict[int, list[str]]:
+    """:func:`scenario_problems` keyed by image id (only the images that have some), of ``images`` (default all)."""
+    by_image = {im.id: _frame_scenario_problems(ds, im) for im in (ds.images if images is None else images)}
     return {i: problems for i, problems in by_image.items() if problems}

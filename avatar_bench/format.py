@@ -30,15 +30,26 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
+from avatar_bench import naming
+from avatar_bench import rle as rle_utils
+from avatar_bench.checks import (
+    ORIGINS,
+    SILENT_INSTANCES_KEY,
+    SPLITS,
+    find_problems,
+    scenario_problems,
+    scenario_problems_by_image,
+)
 from avatar_bench.errors import AvatarFormatError
 from avatar_bench.io import atomic_write_json
+from avatar_bench.rules import SCENARIOS
 
 SCHEMA_VERSION = "1.0"
 SUPPORTED_MAJOR = 1
-SCENARIOS = ("single", "mixed", "multi_entity", "off_screen")
-ORIGINS = ("proposal", "human")
-SPLITS = ("train", "val", "test")
-SILENT_INSTANCES_KEY = "silent_instances_annotated"  # in ``info``; absent means true
+_INDEXES = ("video_by_id", "image_by_id", "category_by_id", "anns_by_image", "images_by_video", "mask_check",
+            "mask_area", "_problems")
 
 
 @functools.cache
@@ -158,6 +169,8 @@ class AvatarDataset:
         for key in ("categories", "videos", "images", "annotations"):
             if not isinstance(d.get(key), list):
                 problems.append(f"'{key}': expected a list, got {type(d.get(key)).__name__}")
+        if not isinstance(d.get("licenses", []), list):
+            problems.append(f"'licenses': expected a list, got {type(d['licenses']).__name__}")
         if problems:
             raise AvatarFormatError(f"{source}: not an AVATAR-COCO file", problems)
 
@@ -195,6 +208,10 @@ class AvatarDataset:
             raise AvatarFormatError(f"{path}: annotation file not found") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise AvatarFormatError(f"{path}: not valid UTF-8 JSON ({exc})") from None
+        except RecursionError:
+            raise AvatarFormatError(f"{path}: JSON nested too deeply to be an AVATAR-COCO file") from None
+        except ValueError as exc:  # e.g. an integer literal of more than 4,300 digits
+            raise AvatarFormatError(f"{path}: not readable as AVATAR-COCO JSON ({exc})") from None
         ds = cls.from_dict(raw, source=str(path))
         if validate:
             ds.validate(source=str(path))
@@ -223,10 +240,15 @@ class AvatarDataset:
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> list[str]:
-        """Every structural problem, each naming its record; an empty list means the file is sound."""
-        from avatar_bench.checks import find_problems
+        """Every structural problem, each naming its record; an empty list means the file is sound.
 
-        return find_problems(self)
+        Cached like the indexes: call :meth:`invalidate_indexes` after changing the records in place.
+        """
+        return list(self._problems)
+
+    @cached_property
+    def _problems(self) -> tuple[str, ...]:
+        return tuple(find_problems(self))
 
     def validate(self, source: str = "dataset") -> None:
         """Raise :class:`AvatarFormatError` listing every problem of :meth:`problems`, if any."""
@@ -263,14 +285,24 @@ class AvatarDataset:
             ims.sort(key=lambda im: im.frame_index)
         return dict(index)
 
+    @cached_property
+    def mask_check(self) -> tuple[list[str | None], np.ndarray]:
+        """The exact run check of every annotation's mask (:func:`avatar_bench.rle.check_rles`), in order."""
+        return rle_utils.check_rles([a.segmentation for a in self.annotations])
+
+    @cached_property
+    def mask_area(self) -> dict[int, int]:
+        """Foreground pixels of each annotation's mask by annotation id (-1 where the RLE is malformed)."""
+        return dict(zip((a.id for a in self.annotations), self.mask_check[1].tolist(), strict=True))
+
     def invalidate_indexes(self) -> None:
-        """Call after mutating the record lists in place."""
-        for name in ("video_by_id", "image_by_id", "category_by_id", "anns_by_image", "images_by_video"):
+        """Call after mutating the record lists in place (drops the indexes and the cached checks)."""
+        for name in _INDEXES:
             self.__dict__.pop(name, None)
 
     def frame_key(self, image: Image) -> str:
-        """The name-based submission key of a frame: ``<video name>/<frame_index>``."""
-        return f"{self.video_by_id[image.video_id].name}/{image.frame_index}"
+        """The name-based submission key and frame id of a frame: ``<video name>/<frame_index:06d>``."""
+        return naming.frame_id(self.video_by_id[image.video_id].name, image.frame_index)
 
     def cross_event_video_ids(self) -> set[int]:
         """Videos whose set of sounding categories changes between their annotated frames (DESIGN §3)."""
@@ -296,10 +328,6 @@ def check_version(info: Any, source: str) -> None:
             "upgrade avatar-toolkit"
         )
 
-
-# Re-exported here (its historical home); it lives in checks.py with the other validation rules. Imported last
-# because checks.py reads the constants above.
-from avatar_bench.checks import scenario_problems, scenario_problems_by_image  # noqa: E402
 
 __all__ = [
     "ORIGINS", "SCENARIOS", "SCHEMA_VERSION", "SPLITS", "Annotation", "AvatarDataset", "Category", "Image", "Video",

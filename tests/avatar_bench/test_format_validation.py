@@ -112,7 +112,7 @@ def test_scenario_rules():
     off = next(im for im in d["images"] if im["scenario"] == "off_screen")
     off["sounding_category_ids"] = []
     text = "\n".join(scenario_problems(AvatarDataset.from_dict(d)))
-    assert f"image {single['id']} (mixed): expected sounding instances of two or more" in text
+    assert f"image {single['id']} (mixed): mixed frames need two or more sounding instances, found 1" in text
     assert f"image {off['id']} (off_screen): off-screen frames must list the heard category" in text
 
 
