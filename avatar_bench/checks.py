@@ -56,6 +56,11 @@ def short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}..."
 
 
+def cut(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters (names in messages come from files and may be very long)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _duplicates(values: list) -> list:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 

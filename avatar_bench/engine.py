@@ -22,8 +22,9 @@ from typing import Protocol
 import numpy as np
 
 from avatar_bench import rle
+from avatar_bench.keys import KeyIndex, resolve_keys
 from avatar_bench.metrics.functional import frame_counts, resize_bilinear
-from avatar_bench.submission import _KeyIndex, _resolve, as_float, check_heatmap
+from avatar_bench.submission import as_float, check_heatmap
 from avatar_bench.submission_io import BadHeatmap
 
 log = logging.getLogger(__name__)
@@ -40,16 +41,16 @@ class Reader(Protocol):
 class MappingReader:
     """An in-memory mapping (image id or "<video name>/<frame_index>" -> array) seen as a reader."""
 
-    def __init__(self, mapping: Mapping, keys: _KeyIndex, wanted: set[int]):
+    def __init__(self, mapping: Mapping, keys: KeyIndex, wanted: set[int]):
         self._mapping = mapping
         self._keys = keys
         pairs = [(str(k), k) for k in mapping]
-        index, self.problems = _resolve(((s, f"key {k!r}") for s, k in pairs), keys, wanted)
+        index, self.problems = resolve_keys(((s, f"key {k!r}") for s, k in pairs), keys, wanted)
         lookup = {f"key {k!r}": k for _, k in pairs}
         self.entries = {image_id: lookup[where] for image_id, where in index.items()}
 
     def label(self, image_id: int) -> str:
-        return self._keys.label(image_id)
+        return f"{self._keys.label(image_id)} (key {self.entries[image_id]!r})"
 
     def load(self, image_id: int) -> np.ndarray:
         arr = np.asarray(self._mapping[self.entries[image_id]])

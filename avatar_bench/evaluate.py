@@ -20,9 +20,10 @@ from avatar_bench import __version__
 from avatar_bench.engine import MappingReader, idle_cpus, jobs_for, run
 from avatar_bench.errors import AvatarFormatError
 from avatar_bench.format import SCENARIOS, AvatarDataset
+from avatar_bench.keys import KeyIndex, resolve_keys
 from avatar_bench.metrics import functional as F
 from avatar_bench.metrics.classes import ON_SCREEN, ON_SCREEN_SUBSETS, SUBSETS, FrameTable, compute_summary
-from avatar_bench.submission import Limits, Submission, _KeyIndex, _resolve, raise_problems, scan_submission
+from avatar_bench.submission import Limits, Submission, raise_problems, scan_submission
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,12 @@ def _reader(gt: AvatarDataset, predictions: Any, chosen: tuple[str, ...], limits
     if isinstance(predictions, str | os.PathLike):
         return scan_submission(predictions, gt, scenarios=chosen, limits=limits)
     if isinstance(predictions, Submission):
-        keys = _KeyIndex(gt)
+        keys = KeyIndex(gt)
         entries = {i: e for i, e in predictions.entries.items() if i in wanted}
-        _, problems = _resolve(((str(i), e.name) for i, e in entries.items()), keys, wanted)
+        _, problems = resolve_keys(((str(i), e.name) for i, e in entries.items()), keys, wanted)
         return Submission(predictions.source, entries, keys, predictions.limits), problems
     if isinstance(predictions, Mapping):
-        reader = MappingReader(predictions, _KeyIndex(gt), wanted)
+        reader = MappingReader(predictions, KeyIndex(gt), wanted)
         return reader, reader.problems
     raise TypeError(f"expected a submission path or a Mapping of heatmaps, got {type(predictions).__name__}")
 

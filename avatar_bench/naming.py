@@ -22,7 +22,7 @@ import re
 CLIP_DIGITS = 6  # the toolkit's zero-padding of a clip's start second and of a frame index
 RELEASE_DIGITS = 5  # the released benchmark's
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
-_INDEX = re.compile(r"\d{1,12}")
+_INDEX = re.compile(r"[0-9]{1,12}")  # ASCII digits only: re's \d also takes "٣" and int() would read it
 
 
 def clip_name(youtube_id: str, start_s: float, digits: int = CLIP_DIGITS) -> str:

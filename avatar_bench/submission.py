@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 import shutil
 import tempfile
 import zipfile
@@ -30,12 +29,21 @@ import numpy as np
 from avatar_bench.errors import SubmissionError
 from avatar_bench.format import AvatarDataset
 from avatar_bench.io import atomic_path
-from avatar_bench.submission_io import BadHeatmap, DirSource, Entry, Limits, ZipSource, open_source, read_heatmap
+from avatar_bench.keys import KeyIndex, key_name, resolve_keys
+from avatar_bench.submission_io import (
+    BadHeatmap,
+    DirSource,
+    Entry,
+    Limits,
+    ZipSource,
+    open_source,
+    read_errors,
+    read_heatmap,
+)
 from avatar_bench.submission_io import value_problem as _value_problem
 
 log = logging.getLogger(__name__)
 
-_DIGITS = re.compile(r"[0-9]+")
 __all__ = ["Limits", "Submission", "SubmissionError", "check_heatmap", "open_submission", "scan_submission",
            "write_submission"]
 
@@ -57,37 +65,6 @@ def as_float(arr: np.ndarray) -> np.ndarray:
     return arr.astype(arr.dtype.newbyteorder("="), copy=False)
 
 
-class _KeyIndex:
-    """Resolves submission keys to image ids of a GT dataset."""
-
-    def __init__(self, gt: AvatarDataset):
-        self.gt = gt
-        self.video_ids = {v.name: v.id for v in gt.videos}
-        self.frames = {(im.video_id, im.frame_index): im.id for im in gt.images}
-
-    def resolve(self, key: str) -> tuple[int | None, str | None]:
-        """(image id, None) or (None, why the key matches no annotated frame)."""
-        name, sep, idx = key.rpartition("/")
-        if not sep:
-            if _DIGITS.fullmatch(key):
-                if int(key) in self.gt.image_by_id:
-                    return int(key), None
-                return None, f"extra frame: there is no image with id {int(key)} in the ground truth"
-            return None, f"unrecognised key '{key}' (expected an image id or '<video name>/<frame_index>')"
-        vid = self.video_ids.get(name)
-        if vid is None:
-            return None, f"extra frame: video '{name}' is not in the ground truth"
-        if not _DIGITS.fullmatch(idx):
-            return None, f"frame index '{idx}' is not a non-negative integer"
-        image_id = self.frames.get((vid, int(idx)))
-        if image_id is None:
-            return None, f"extra frame: video '{name}' has no annotated frame {int(idx)}"
-        return image_id, None
-
-    def label(self, image_id: int) -> str:
-        return f"{self.gt.frame_key(self.gt.image_by_id[image_id])} (image {image_id})"
-
-
 def _strip_single_root(entries: list[Entry], video_names: Mapping[str, int]) -> list[Entry]:
     # `zip -r sub.zip sub/` puts every member under "sub/"; that folder is not part of the keys.
     roots = {e.name.split("/", 1)[0] for e in entries}
@@ -98,31 +75,10 @@ def _strip_single_root(entries: list[Entry], video_names: Mapping[str, int]) -> 
     return [Entry(name=e.name, key=e.key[cut:], kind=e.kind, size=e.size) for e in entries]
 
 
-def _resolve(entries: Iterable[tuple[str, str]], keys: _KeyIndex, wanted: set[int]
-             ) -> tuple[dict[int, str], list[str]]:
-    """Map (key, where) pairs to image ids; report unknown keys, duplicates and missing frames."""
-    index: dict[int, str] = {}
-    problems: list[str] = []
-    for key, where in entries:
-        image_id, why = keys.resolve(key)
-        if why:
-            problems.append(f"{where}: {why}")
-        elif image_id not in wanted:
-            continue  # a frame of a scenario left out of this evaluation
-        elif image_id in index:
-            problems.append(f"frame {keys.label(image_id)}: given twice ({index[image_id]} and {where})")
-        else:
-            index[image_id] = where
-    for image_id in sorted(wanted - index.keys()):
-        problems.append(f"frame {keys.label(image_id)}: missing (expected a heatmap named "
-                        f"{keys.gt.frame_key(keys.gt.image_by_id[image_id])} or {image_id})")
-    return index, problems
-
-
 class Submission(Mapping[int, np.ndarray]):
     """A lazy, read-only mapping image id -> heatmap (float array in [0, 1]); decodes on each access."""
 
-    def __init__(self, source: DirSource | ZipSource, entries: Mapping[int, Entry], keys: _KeyIndex,
+    def __init__(self, source: DirSource | ZipSource, entries: Mapping[int, Entry], keys: KeyIndex,
                  limits: Limits):
         self.source = source
         self.entries = dict(entries)
@@ -134,15 +90,15 @@ class Submission(Mapping[int, np.ndarray]):
         return self.source.path
 
     def label(self, image_id: int) -> str:
-        """How messages name a frame: ``<video>/<frame_index> (image <id>)``."""
-        return self._keys.label(image_id)
+        """How messages name a frame: ``<video>/<frame_index> (image <id>) (<file>)``."""
+        return f"{self._keys.label(image_id)} ({self.entries[image_id].name})"
 
     def load(self, image_id: int) -> np.ndarray:
         """Decode and check one heatmap; raises :class:`BadHeatmap` with the reason."""
         entry = self.entries[image_id]
         if entry.size == 0:
             raise BadHeatmap("empty file (0 bytes)")
-        with self.source.open(entry) as fh:
+        with read_errors(entry.kind), self.source.open(entry) as fh:
             arr = read_heatmap(fh, entry.kind, self.limits)
         why = _value_problem(arr)
         if why:
@@ -153,7 +109,7 @@ class Submission(Mapping[int, np.ndarray]):
         try:
             return self.load(image_id)
         except BadHeatmap as exc:
-            raise SubmissionError(f"frame {self.label(image_id)} ({self.entries[image_id].name}): {exc}") from None
+            raise SubmissionError(f"frame {self.label(image_id)}: {exc}") from None
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.entries)
@@ -168,7 +124,7 @@ class Submission(Mapping[int, np.ndarray]):
             try:
                 self.load(image_id)
             except BadHeatmap as exc:
-                out.append(f"frame {self.label(image_id)} ({self.entries[image_id].name}): {exc}")
+                out.append(f"frame {self.label(image_id)}: {exc}")
         return out
 
 
@@ -187,11 +143,11 @@ def scan_submission(path: str | os.PathLike, gt: AvatarDataset, *, scenarios: It
     wanted = _wanted(gt, scenarios)
     source = open_source(path)
     entries, problems = source.scan(limits, len(wanted))
-    keys = _KeyIndex(gt)
+    keys = KeyIndex(gt)
     if isinstance(source, ZipSource):
         entries = _strip_single_root(entries, keys.video_ids)
     by_name = {e.name: e for e in entries}
-    index, key_problems = _resolve(((e.key, e.name) for e in entries), keys, wanted)
+    index, key_problems = resolve_keys(((e.key, e.name) for e in entries), keys, wanted)
     sub = Submission(source, {i: by_name[name] for i, name in index.items()}, keys, limits)
     return sub, problems + key_problems
 
@@ -225,18 +181,6 @@ def open_submission(path: str | os.PathLike, gt: AvatarDataset, *, scenarios: It
 
 
 # ---------------------------------------------------------------------------------------------- writing
-def key_name(key: int | str) -> str:
-    """The file name stem of a submission key; raises ValueError for keys the readers would not accept."""
-    if isinstance(key, int | np.integer) and not isinstance(key, bool) and key >= 0:
-        return str(int(key))
-    if isinstance(key, str):
-        name, sep, idx = key.rpartition("/")
-        if _DIGITS.fullmatch(key) or (sep and _DIGITS.fullmatch(idx) and name not in ("", ".", "..")
-                                      and not any(c in name for c in "/\\\x00")):
-            return key
-    raise ValueError(f"expected an image id (int >= 0) or '<video name>/<frame_index>', got {key!r}")
-
-
 def _encode(arr: np.ndarray, fmt: str) -> bytes:
     buf = io.BytesIO()
     if fmt == "npy":

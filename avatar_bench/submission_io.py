@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import io
 import logging
+import lzma
 import os
 import re
 import stat
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -187,6 +191,10 @@ def _member_problem(info: zipfile.ZipInfo, name: str, limits: Limits) -> str | N
         return "is a symbolic link (refused)"
     if info.flag_bits & 0x1:
         return "is encrypted"
+    if info.flag_bits & 0x20:
+        return "uses compressed patched data (zip flag bit 5), which this reader does not support"
+    if info.flag_bits & 0x40:
+        return "uses strong encryption (zip flag bit 6)"
     if info.compress_type not in _ZIP_METHODS:
         return f"unsupported compression method {info.compress_type}"
     if info.file_size > limits.max_member_bytes:
@@ -212,21 +220,34 @@ def open_source(path: str | os.PathLike) -> DirSource | ZipSource:
 
 
 # -------------------------------------------------------------------------------------------- decoding
+# What opening and reading one member or file can raise on bad bytes: a local header that does not match the
+# central directory (BadZipFile), a bad CRC, corrupt deflate (zlib.error) or LZMA data, a method zipfile cannot
+# read (NotImplementedError), a truncated stream (EOFError), a file that vanished or is unreadable (OSError).
+READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, NotImplementedError)
+
+
+@contextmanager
+def read_errors(kind: str) -> Iterator[None]:
+    """Turn the errors of reading one heatmap's bytes into :class:`BadHeatmap` (the caller names the frame)."""
+    try:
+        yield
+    except BadHeatmap:
+        raise
+    except READ_ERRORS as exc:
+        raise BadHeatmap(f"unreadable {kind} file ({type(exc).__name__}: {exc})") from None
+
+
 def read_heatmap(fh: BinaryIO, kind: str, limits: Limits) -> np.ndarray:
     """Decode one heatmap: a 2-D float/bool array (npy) or float32 in [0, 1] (png). Raises BadHeatmap."""
-    try:
+    with read_errors(kind):
         if kind == "npy":
             return _read_npy(fh, limits)
         try:
             return _read_png(fh, limits)
-        except (BadHeatmap, zipfile.BadZipFile, OSError):
+        except (BadHeatmap, *READ_ERRORS):
             raise
-        except Exception as exc:  # PIL raises SyntaxError, struct.error, zlib.error... on garbage PNG bytes
+        except Exception as exc:  # PIL raises SyntaxError, struct.error... on garbage PNG bytes
             raise BadHeatmap(f"unreadable png file ({type(exc).__name__}: {exc})") from None
-    except BadHeatmap:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # garbage bytes, truncated, bad CRC
-        raise BadHeatmap(f"unreadable {kind} file ({exc})") from None
 
 
 def _check_shape(shape: tuple, limits: Limits) -> None:
