@@ -197,7 +197,8 @@ def _run(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, worker
         return Counts.concat(parts)
     ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     results: dict[int, Counts] = {}
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(reader,)) as pool:
+    with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(reader,)) as pool:
         pending = {pool.submit(_score_in_worker, c, mode, tau, score): i for i, c in enumerate(chunks)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from avatar_bench import __version__
 from avatar_bench.engine import MappingReader, idle_cpus, jobs_for, run
 from avatar_bench.errors import AvatarFormatError
-from avatar_bench.format import SCENARIOS, AvatarDataset
+from avatar_bench.format import SCENARIOS, AvatarDataset, scenario_problems_by_image
 from avatar_bench.keys import KeyIndex, resolve_keys
 from avatar_bench.metrics import functional as F
 from avatar_bench.metrics.classes import ON_SCREEN, ON_SCREEN_SUBSETS, SUBSETS, FrameTable, compute_summary
@@ -41,11 +42,12 @@ class EvalResult:
     frames: FrameTable
     curves: dict[str, Any]
     predictions: Any = field(default=None, repr=False)  # the reader, to fetch heatmaps for plots
+    warnings: list[str] = field(default_factory=list)  # scenario rules broken by scored frames (when allowed)
 
     def to_dict(self) -> dict[str, Any]:
-        """What ``results.json`` holds (NaN written as null)."""
+        """What ``results.json`` holds: strict JSON (NaN and inf written as null)."""
         return _json_safe({"avatar_bench_version": __version__, "settings": self.settings,
-                           "summary": self.summary, "curves": self.curves})
+                           "summary": self.summary, "curves": self.curves, "warnings": self.warnings})
 
 
 def _json_safe(obj: Any) -> Any:
@@ -54,7 +56,7 @@ def _json_safe(obj: Any) -> Any:
     if isinstance(obj, list | tuple | np.ndarray):
         return [_json_safe(v) for v in obj]
     if isinstance(obj, float | np.floating):
-        return None if math.isnan(obj) else float(obj)
+        return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
@@ -74,25 +76,57 @@ def _check_args(binarize: str, tau: float, scenarios: Iterable[str] | None) -> t
 
 def _unscorable(gt: AvatarDataset, image_ids: Iterable[int]) -> AvatarFormatError:
     # An on-screen frame whose GT is empty would need an IoU of 0/0: valid ground truth has none
-    # (scenario_problems), so evaluation refuses the file rather than pick a convention.
+    # (scenario_problems), so evaluation refuses the file rather than pick a convention. Never downgraded.
     return AvatarFormatError("ground truth has on-screen frames that cannot be scored", [
         f"image {i} ({gt.frame_key(gt.image_by_id[i])}, {gt.image_by_id[i].scenario}): no sounding instance "
         "with a non-empty mask; on-screen frames need one to be scored" for i in image_ids])
 
 
 def sounding_rles(gt: AvatarDataset, images: Iterable) -> dict[int, list[str]]:
-    """RLE counts of each on-screen image's sounding masks; refuses frames with no sounding instance.
-
-    Frames whose sounding masks are all empty are refused after scoring (the scorer counts |G| anyway).
-    """
+    """RLE counts of each on-screen image's sounding masks; refuses frames whose sounding masks are all empty."""
     out: dict[int, list[str]] = {}
+    area = gt.mask_area
+    bad = []
     for im in images:
         if im.scenario != "off_screen":
-            out[im.id] = [a.segmentation["counts"] for a in gt.anns_by_image.get(im.id, []) if a.sounding]
-    bad = [i for i, counts in out.items() if not counts]
+            sounding = [a for a in gt.anns_by_image.get(im.id, []) if a.sounding]
+            out[im.id] = [a.segmentation["counts"] for a in sounding]
+            if not any(area[a.id] > 0 for a in sounding):
+                bad.append(im.id)
     if bad:
         raise _unscorable(gt, bad)
     return out
+
+
+def check_ground_truth(gt: AvatarDataset, chosen: Iterable[str], *, allow_scenario_violations: bool = False,
+                       source: str = "ground truth") -> tuple[list, dict[int, list[str]], list[str]]:
+    """Every check of the ground truth that scoring relies on (both :func:`evaluate` and :func:`validate`).
+
+    Structure (:meth:`AvatarDataset.problems`: ids, sizes, exact RLE runs...), at least one frame of the
+    chosen scenarios, a non-empty sounding mask on every on-screen frame, and each frame's scenario
+    definition (:func:`avatar_bench.format.scenario_problems`; ``allow_scenario_violations`` makes those
+    warnings, for work in progress).
+
+    Returns:
+        The chosen frames, the RLE counts of their sounding masks, and the warnings.
+
+    Raises:
+        AvatarFormatError: listing every problem found.
+    """
+    gt.validate(source=source)
+    chosen = tuple(chosen)
+    images = [im for im in gt.images if im.scenario in chosen]
+    if not images:
+        found = ", ".join(f"{n} {s}" for s, n in Counter(im.scenario for im in gt.images).items()) or "none"
+        raise AvatarFormatError(f"{source}: no frame to score: expected frames of {', '.join(chosen)}, "
+                                f"found {len(gt.images)} frame(s) ({found})")
+    rles = sounding_rles(gt, images)
+    broken = [p for problems in scenario_problems_by_image(gt, images).values() for p in problems]
+    if broken and not allow_scenario_violations:
+        raise AvatarFormatError(f"{source}: {len(broken)} frame problem(s) break their scenario's definition; "
+                                "nothing was scored (allow_scenario_violations / --allow-scenario-violations "
+                                "scores them anyway, for work in progress)", broken)
+    return images, rles, [f"scenario rule broken (scored anyway): {p}" for p in broken]
 
 
 def _reader(gt: AvatarDataset, predictions: Any, chosen: tuple[str, ...], limits: Limits | None):
@@ -121,7 +155,8 @@ def _progress(enabled: bool, total: int):
 
 def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binarize: str = "relative",
              tau: float = 0.5, scenarios: Iterable[str] | None = None, progress: bool = False,
-             workers: int | None = None, limits: Limits | None = None) -> EvalResult:
+             workers: int | None = None, limits: Limits | None = None,
+             allow_scenario_violations: bool = False) -> EvalResult:
     """Score ``predictions`` against ``gt``.
 
     Args:
@@ -134,16 +169,69 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
         progress: show a tqdm bar.
         workers: processes (default for >= 2000 frames read from files: the idle cores, else 1).
         limits: submission safety limits.
+        allow_scenario_violations: score frames that break their scenario's definition (with a warning)
+            instead of refusing the ground truth; for work in progress, never for a released split.
 
     Raises:
         SubmissionError: every problem of the submission, each with its frame (nothing is scored).
-        AvatarFormatError: the ground truth is malformed or has unscorable frames.
+        AvatarFormatError: the ground truth is malformed, has no frame to score or unscorable frames.
     """
     chosen = _check_args(binarize, tau, scenarios)
+    done = _one_pass(gt, predictions, chosen, score=True, binarize=binarize, tau=tau, progress=progress,
+                     workers=workers, limits=limits, allow=allow_scenario_violations)
+    result = _result(done.gt, done.present, done.counts, done.reader, binarize=binarize, tau=tau, chosen=chosen,
+                     workers=done.workers)
+    result.settings["allow_scenario_violations"] = allow_scenario_violations
+    result.warnings = done.warnings
+    return result
+
+
+@dataclass
+class Validation:
+    """What :func:`validate` found: the frames checked and the warnings (scenario rules allowed to break)."""
+
+    frames: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"avatar_bench_version": __version__, "valid": True, "frames": self.frames, "warnings": self.warnings}
+
+
+def validate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, scenarios: Iterable[str] | None = None,
+             progress: bool = False, workers: int | None = None, limits: Limits | None = None,
+             allow_scenario_violations: bool = False) -> Validation:
+    """Run exactly the checks of :func:`evaluate` (ground truth, structure and content of every heatmap),
+    without scoring: what it passes, :func:`evaluate` scores; what it refuses, :func:`evaluate` refuses.
+
+    Raises:
+        SubmissionError, AvatarFormatError: as :func:`evaluate`.
+    """
+    chosen = _check_args("relative", 0.5, scenarios)
+    done = _one_pass(gt, predictions, chosen, score=False, binarize="relative", tau=0.5, progress=progress,
+                     workers=workers, limits=limits, allow=allow_scenario_violations)
+    return Validation(frames=len(done.present), warnings=done.warnings)
+
+
+@dataclass
+class _Pass:
+    gt: AvatarDataset
+    present: list
+    reader: Any
+    counts: Any
+    workers: int
+    warnings: list[str]
+
+
+def _one_pass(gt, predictions, chosen: tuple[str, ...], *, score: bool, binarize: str, tau: float, progress: bool,
+              workers: int | None, limits: Limits | None, allow: bool) -> _Pass:
+    """The checks of the GT and the submission, then one pass over the frames (scoring them if ``score``)."""
+    source = str(gt) if not isinstance(gt, AvatarDataset) else "ground truth"
     if not isinstance(gt, AvatarDataset):
         gt = AvatarDataset.load(gt)
-    images = [im for im in gt.images if im.scenario in chosen]
-    rles = sounding_rles(gt, images)
+    images, rles, warnings = check_ground_truth(gt, chosen, allow_scenario_violations=allow, source=source)
+    if warnings:
+        log.warning("%d frame problem(s) break their scenario's definition and are scored anyway, e.g. %s",
+                    len(warnings), "; ".join(w.split(": ", 1)[1] for w in warnings[:3]))
     reader, problems = _reader(gt, predictions, chosen, limits)
     present = [im for im in images if im.id in reader.entries]
     jobs = jobs_for(present, rles)
@@ -153,15 +241,12 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
         workers = 1  # an in-memory mapping would have to be pickled to each worker
     bar, update = _progress(progress, len(jobs))
     try:
-        counts = run(reader, jobs, binarize, tau, workers=workers, score=not problems, on_progress=update)
+        counts = run(reader, jobs, binarize, tau, workers=workers, score=score and not problems, on_progress=update)
     finally:
         if bar is not None:
             bar.close()
     raise_problems(getattr(reader, "path", "submission"), problems + counts.problems)
-    empty_gt = [im.id for im, g in zip(present, counts.gt_area, strict=True) if g == 0 and im.scenario != "off_screen"]
-    if empty_gt:
-        raise _unscorable(gt, empty_gt)
-    return _result(gt, present, counts, reader, binarize=binarize, tau=tau, chosen=chosen, workers=workers)
+    return _Pass(gt, present, reader, counts, workers, warnings)
 
 
 def _result(gt: AvatarDataset, images: list, counts, reader, *, binarize, tau, chosen, workers) -> EvalResult:

@@ -16,10 +16,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from avatar_bench import rle as rle_utils  # noqa: E402
+from avatar_bench.checks import MAX_PIXELS  # noqa: E402
+from avatar_bench.io import atomic_path  # noqa: E402
 from avatar_bench.metrics.functional import binarize, resize_bilinear  # noqa: E402
-from avatar_bench.report import save_figure  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+def save_figure(fig, path: Path) -> Path:
+    """Save a matplotlib figure atomically as PNG and close it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
 
 BARS = (("single\nCIoU", "single_ciou"), ("single\nAUC", "single_auc"), ("mixed\nCIoU", "mixed_ciou"),
         ("multi-entity\nCIoU", "multi_entity_ciou"), ("off-screen\nTN", "off_screen_tn"),
@@ -83,12 +92,34 @@ def _pick_frames(result, n: int) -> list[int]:
     return list(dict.fromkeys(picks))[:n]
 
 
-def plot_overlay(gt, im, heat: np.ndarray, frame_path: Path, settings: dict, iou: float, path: Path) -> Path:
-    """The frame with the resized heatmap over it, the GT outline (white) and the predicted mask (cyan)."""
+def frame_image(frames_root: Path | str, im) -> tuple[np.ndarray | None, str]:
+    """The frame's RGB image at the GT size, or None and why not (said with the file's name).
+
+    Only files inside ``frames_root`` are opened (a symbolic link that leads out is refused; the GT's file
+    names are relative without '..', :func:`avatar_bench.checks.file_name_problem`). A truncated or corrupt
+    image, or one larger than the format accepts, is a reason, never an exception.
+    """
     from PIL import Image as PILImage
 
-    with PILImage.open(frame_path) as img:
-        rgb = np.asarray(img.convert("RGB").resize((im.width, im.height)))
+    root = Path(frames_root).resolve()
+    if not im.file_name:
+        return None, "the image has no file_name"
+    path = (root / im.file_name).resolve()
+    if not path.is_relative_to(root):
+        return None, f"{im.file_name} leads outside the frames root {root}; not opened"
+    if not path.is_file():
+        return None, f"no frame image at {path}"
+    try:
+        with PILImage.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:
+                return None, f"{path}: {img.width}x{img.height} pixels, more than {MAX_PIXELS}; not decoded"
+            return np.asarray(img.convert("RGB").resize((im.width, im.height))), ""
+    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError) as exc:  # truncated, garbage
+        return None, f"{path}: unreadable image ({exc})"
+
+
+def plot_overlay(gt, im, heat: np.ndarray, rgb: np.ndarray, settings: dict, iou: float, path: Path) -> Path:
+    """The frame with the resized heatmap over it, the GT outline (white) and the predicted mask (cyan)."""
     resized = resize_bilinear(heat, im.height, im.width)
     segs = [a.segmentation for a in gt.anns_by_image.get(im.id, []) if a.sounding]
     g = rle_utils.union(segs, (im.height, im.width))
@@ -118,11 +149,11 @@ def plot_all(result, gt, out_dir: Path, *, frames_root: Path | str | None = None
     ious = dict(zip(result.frames.image_id.tolist(), result.frames.iou.tolist(), strict=True))
     for image_id in _pick_frames(result, n_overlays):
         im = gt.image_by_id[image_id]
-        frame_path = Path(frames_root) / im.file_name
-        if not im.file_name or not frame_path.is_file():
-            log.warning("no frame image for %s at %s; overlay skipped", gt.frame_key(im), frame_path)
+        rgb, why = frame_image(frames_root, im)
+        if rgb is None:
+            log.warning("frame %s (image %s): %s; overlay skipped", gt.frame_key(im), image_id, why)
             continue
         name = f"overlay_{im.scenario}_{image_id}.png"
-        paths.append(plot_overlay(gt, im, result.predictions.load(image_id), frame_path, result.settings,
+        paths.append(plot_overlay(gt, im, result.predictions.load(image_id), rgb, result.settings,
                                   ious[image_id], out_dir / name))
     return paths

@@ -1,7 +1,8 @@
 """Reports of an evaluation: the per-scenario table, CSV files, ``results.json`` and plots.
 
 Tables and CSV are built from the metric registry (:mod:`avatar_bench.metrics.classes`), so a new metric shows
-up in the CSV without changes here. matplotlib is imported only when plotting.
+up in the CSV without changes here. :mod:`avatar_bench.plots` (matplotlib) is imported only when plotting; it
+imports nothing from here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from avatar_bench.io import atomic_path, atomic_write_json, atomic_write_text
+from avatar_bench.io import atomic_write_json, atomic_write_text
 from avatar_bench.metrics.classes import summary_by_subset
 
 log = logging.getLogger(__name__)
@@ -93,13 +94,3 @@ def write_outputs(result, gt, out_dir: str | Path, *, plots: bool = True, frames
 
         written += plot_mod.plot_all(result, gt, out / "plots", frames_root=frames_root, n_overlays=n_overlays)
     return written
-
-
-def save_figure(fig, path: Path) -> Path:
-    """Save a matplotlib figure atomically as PNG and close it."""
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
