@@ -234,7 +234,12 @@ def read_errors(kind: str) -> Iterator[None]:
     except BadHeatmap:
         raise
     except READ_ERRORS as exc:
-        raise BadHeatmap(f"unreadable {kind} file ({type(exc).__name__}: {exc})") from None
+        what = _READ_ERROR_NAMES.get(type(exc), type(exc).__name__)
+        raise BadHeatmap(f"unreadable {kind} file ({what}: {exc})") from None
+
+
+_READ_ERROR_NAMES = {zlib.error: "corrupt deflate data", lzma.LZMAError: "corrupt LZMA data",
+                     zipfile.BadZipFile: "damaged zip member"}
 
 
 def read_heatmap(fh: BinaryIO, kind: str, limits: Limits) -> np.ndarray:
@@ -262,8 +267,10 @@ _HEADER_CACHE: dict[bytes, tuple] = {}  # raw .npy header -> (shape, fortran, dt
 
 def _npy_header(fh: BinaryIO) -> tuple[tuple, bool, np.dtype]:
     lead = fh.read(8)
-    if len(lead) < 8 or lead[:6] != np.lib.format.MAGIC_PREFIX:
+    if lead[:6] != np.lib.format.MAGIC_PREFIX[:len(lead)] or not lead:
         raise BadHeatmap("not a .npy file (bad magic bytes)")
+    if len(lead) < 8:
+        raise BadHeatmap(f"truncated .npy header: the file ends after {len(lead)} bytes")
     major = lead[6]
     if major not in (1, 2):
         raise BadHeatmap(f"unsupported .npy format version {major}.{lead[7]}")
@@ -272,6 +279,8 @@ def _npy_header(fh: BinaryIO) -> tuple[tuple, bool, np.dtype]:
     if len(size_bytes) != (2 if major == 1 else 4) or hlen > 10_000:
         raise BadHeatmap("corrupt .npy header")
     header = fh.read(hlen)
+    if len(header) != hlen:
+        raise BadHeatmap(f"truncated .npy header: expected {hlen} header bytes, found {len(header)}")
     parsed = _HEADER_CACHE.get(lead + header)
     if parsed is None:
         buf = io.BytesIO(lead + size_bytes + header)
@@ -293,6 +302,8 @@ def _read_npy(fh: BinaryIO, limits: Limits) -> np.ndarray:
     data = fh.read(nbytes)
     if len(data) != nbytes:
         raise BadHeatmap(f"truncated: expected {nbytes} bytes of data for shape {tuple(shape)}, found {len(data)}")
+    if fh.read(1):  # reading to the end also makes zipfile check the member's CRC
+        raise BadHeatmap(f"unexpected bytes after the {nbytes} bytes of data of shape {tuple(shape)}")
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
