@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
 from avatar_bench import rle
-from tests.avatar_bench.bad_inputs import _counts_with as encode_runs
+from tests.avatar_bench.bad_inputs import encode_runs
 
 
 def ref_runs(counts: str) -> list[int] | None:
