@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatar_bench import rle
+from avatar_bench import naming, rle
 from avatar_bench.format import SCHEMA_VERSION, Annotation, AvatarDataset, Category, Image, Video
 
 CATEGORIES = (  # (name, supercategory, audio labels, detector labels)
@@ -176,9 +176,10 @@ def make_gt(n_frames: int = 40, *, width: int = 640, height: int = 360, seed: in
 
 def _add_video(ds: AvatarDataset, rng: np.random.Generator, vid: int, n: int, canvas: _Canvas, counters: dict,
                plan: tuple[str, ...], split: str) -> None:
-    name = f"dm{vid:09d}_000000"
-    ds.videos.append(Video(id=vid, name=name, file_name=f"{name}.mp4", width=canvas.width, height=canvas.height,
-                           fps=FPS, duration_s=10.0, source="synth", source_label=plan[0], split=split))
+    name = naming.clip_name(f"dm{vid:09d}", 0)
+    ds.videos.append(Video(id=vid, name=name, file_name=naming.clip_file_name(name), width=canvas.width,
+                           height=canvas.height, fps=FPS, duration_s=10.0, source="synth", source_label=plan[0],
+                           split=split))
     cat_a, cat_b, cat_c = (int(c) + 1 for c in rng.choice(len(CATEGORIES), size=3, replace=False))
     tracks: dict[str, _Track] = {}
     for role, cat in (("A", cat_a), ("A2", cat_a), ("B", cat_b), ("C", cat_c)):
@@ -192,9 +193,9 @@ def _add_video(ds: AvatarDataset, rng: np.random.Generator, vid: int, n: int, ca
         visible, sounding, heard, scenario = _frame_cast(part, tracks, rng, twin_sounds)
         counters["image"] += 1
         image_id = counters["image"]
-        ds.images.append(Image(id=image_id, video_id=vid, file_name=f"{name}/{fi:06d}.jpg", width=canvas.width,
-                               height=canvas.height, frame_index=fi, timestamp_s=fi / FPS, scenario=scenario,
-                               sounding_category_ids=heard))
+        ds.images.append(Image(id=image_id, video_id=vid, file_name=naming.frame_file_name(name, fi),
+                               width=canvas.width, height=canvas.height, frame_index=fi, timestamp_s=fi / FPS,
+                               scenario=scenario, sounding_category_ids=heard))
         for t in visible:
             counters["ann"] += 1
             seg = canvas.rle(t, fi)

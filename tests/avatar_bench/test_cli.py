@@ -145,3 +145,55 @@ def test_real_process_exit_code_and_light_imports(bench):
             "print(sorted(m for m in ('torch', 'pandas', 'cv2', 'matplotlib', 'scipy') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_json_output_is_strict_and_equals_results_json(bench, capsys):
+    root, _ = bench
+    out_dir = root / "json_results"
+    code, out, err = run_cli(capsys, "--gt", root / "test.json", "--pred", root / "sub.npz", "--json", "-q",
+                             "--out", out_dir, "--no-plots")
+    assert code == 0 and err == ""
+    printed = json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert printed == json.loads((out_dir / "results.json").read_text())
+    assert printed["summary"]["n_frames"] == 12 and printed["settings"]["allow_scenario_violations"] is False
+    assert printed["warnings"] == []
+    code, out, err = run_cli(capsys, "--gt", root / "test.json", "--pred", root / "sub.npz", "--json",
+                             "--validate-only")
+    assert code == 0 and json.loads(out) == {"avatar_bench_version": "0.1.0", "valid": True, "frames": 12,
+                                             "warnings": []}
+    code, out, err = run_cli(capsys, "--gt", root / "test.json", "--pred", root / "bad_nan.npz", "--json", "-q")
+    assert code == 2 and out == "" and "64 NaN" in err
+
+
+def test_quiet_prints_the_table_only_and_help_shows_defaults(bench, capsys):
+    root, _ = bench
+    code, out, err = run_cli(capsys, "--gt", root / "test.json", "--pred", root / "sub.npz", "-q")
+    assert code == 0 and err == "" and out.startswith("binarize=relative") and "scored in" not in out
+    code, out, _ = run_cli(capsys, "--gt", root / "test.json", "--pred", root / "sub.npz")
+    assert code == 0 and "frames scored in" in out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: relative)" in text and "(default: 0.5)" in text and "(default: None)" not in text
+    for flag in ("--json", "-q, --quiet", "--allow-scenario-violations", "--validate-only"):
+        assert flag in text
+    code, _, err = run_cli(capsys, "--gt", root / "test.json", "--pred", root / "sub.npz", "--workers", "100000")
+    assert code == 2 and "--workers: expected 1 to 256" in err
+
+
+def test_scenario_violations_are_refused_unless_allowed(bench, capsys, tmp_path):
+    root, gt = bench
+    d = gt.to_dict()
+    off = next(im for im in d["images"] if im["scenario"] == "off_screen")
+    single = next(im for im in d["images"] if im["scenario"] == "single")
+    single["scenario"] = "multi_entity"  # one visible instance of its category: the rule says single
+    (tmp_path / "wip.json").write_text(json.dumps(d))
+    args = ["--gt", tmp_path / "wip.json", "--pred", root / "sub.npz", "-q"]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2 and out == "" and f"image {single['id']} (multi_entity): multi_entity does not fit" in err
+    code, out, err = run_cli(capsys, *args, "--allow-scenario-violations", "--json")
+    assert code == 0  # the warning on stderr: tests/avatar_bench/test_bad_inputs.py (a real process)
+    results = json.loads(out)
+    assert results["settings"]["allow_scenario_violations"] is True
+    assert len(results["warnings"]) == 1 and f"image {single['id']} (multi_entity)" in results["warnings"][0]
+    assert results["summary"]["n_multi_entity"] == 4 and off["id"]  # the frame is scored under its own tag
