@@ -22,6 +22,7 @@ from pycocotools import mask as mask_utils
 
 RLE = dict[str, Any]
 MAX_RUN_CHARS = 7  # 35 bits: far above any run of an image the format accepts
+MAX_SIDE = 1 << 31  # an RLE side beyond this is no mask (images are refused far below: avatar_bench.checks)
 _CHUNK_CHARS = 1 << 19  # characters decoded per batch: the work arrays stay in the CPU cache
 
 
@@ -182,7 +183,7 @@ def _undelta(x: np.ndarray, nv: np.ndarray, nz: np.ndarray) -> tuple[np.ndarray,
     grid[start[odd] + nv[odd]] = 0  # the padding slot repeats the last odd prefix sum
     pixels[nz] = np.add.reduceat(grid, head)
     area_[nz] = np.add.reduceat(rows[:, 1], row0)
-    negative[nz] = np.minimum.reduceat(rows.min(axis=1), row0) < 0
+    negative[nz] = np.minimum.reduceat(np.minimum(rows[:, 0], rows[:, 1]), row0) < 0
     return pixels, area_, negative
 
 
@@ -191,8 +192,8 @@ def _size_problem(rle: Any) -> str | None:
         return f"expected an RLE object {{size, counts}}, got {type(rle).__name__}"
     size, counts = rle.get("size"), rle.get("counts")
     if not (isinstance(size, list | tuple) and len(size) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
-        return f"expected size [H, W] of positive ints, got {_short(size)}"
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_SIDE for v in size)):
+        return f"expected size [H, W] of ints in [1, {MAX_SIDE}], got {_short(size)}"
     if not isinstance(counts, str):
         return f"expected counts as a string, got {type(counts).__name__}"
     return None
@@ -214,16 +215,18 @@ def check_rles(rles: Sequence[Any]) -> tuple[list[str | None], np.ndarray]:
     good = [i for i, w in enumerate(why) if w is None]
     areas = np.full(len(rles), -1, np.int64)
     stats = run_stats([rles[i]["counts"] for i in good])
-    for j, i in enumerate(good):
-        h, w = rles[i]["size"]
+    sizes = np.array([rles[i]["size"] for i in good], np.int64).reshape(-1, 2)
+    expected = sizes[:, 0] * sizes[:, 1]
+    fine = (stats.pixels == expected) & np.array([d is None for d in stats.defect], bool)
+    areas[np.array(good, np.int64)[fine]] = stats.area[fine]
+    for j in np.flatnonzero(~fine):
+        (h, w), i = sizes[j], good[j]
         if stats.defect[j] is not None:
             why[i] = f"counts do not decode: {stats.defect[j]}"
-        elif stats.pixels[j] != h * w:
+        else:
             kind = "short" if stats.pixels[j] < h * w else "long"
             why[i] = (f"runs cover {int(stats.pixels[j])} pixels, expected H·W = {h}·{w} = {h * w} "
                       f"(counts too {kind})")
-        else:
-            areas[i] = stats.area[j]
     return why, areas
 
 

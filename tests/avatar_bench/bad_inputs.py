@@ -162,7 +162,7 @@ GT_CASES: list[Case] = [
     _gt_case("rle_list_counts", _set("annotations", 5, segmentation={"size": [36, 64], "counts": [HW]}),
              ["annotation 5: segmentation: expected counts as a string, got list"], "RLE types"),
     _gt_case("rle_bool_size", _set("annotations", 5, segmentation={"size": [True, True], "counts": "1"}),
-             ["annotation 5: segmentation: expected size [H, W] of positive ints"], "RLE types"),
+             ["annotation 5: segmentation: expected size [H, W] of ints in [1, "], "RLE types"),
     _gt_case("id_list", _set("images", 3, id=[3]), ["image at position 2: expected id as an integer"], "ids"),
     _gt_case("id_beyond_2_63", _set("images", 3, id=2**63), ["image at position 2: expected id as an integer "
                                                               "in [0, 2**63), got 9223372036854775808"], "ids"),
