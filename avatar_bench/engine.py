@@ -22,10 +22,9 @@ from typing import Protocol
 import numpy as np
 
 from avatar_bench import rle
+from avatar_bench.heatmap import BadHeatmap, as_float, check_heatmap
 from avatar_bench.keys import KeyIndex, resolve_keys
 from avatar_bench.metrics.functional import frame_counts, resize_bilinear
-from avatar_bench.submission import as_float, check_heatmap
-from avatar_bench.submission_io import BadHeatmap
 
 log = logging.getLogger(__name__)
 

@@ -28,41 +28,15 @@ import numpy as np
 
 from avatar_bench.errors import SubmissionError
 from avatar_bench.format import AvatarDataset
+from avatar_bench.heatmap import BadHeatmap, as_float, check_heatmap, read_errors, read_heatmap, value_problem
 from avatar_bench.io import atomic_path
 from avatar_bench.keys import KeyIndex, key_name, resolve_keys
-from avatar_bench.submission_io import (
-    BadHeatmap,
-    DirSource,
-    Entry,
-    Limits,
-    ZipSource,
-    open_source,
-    read_errors,
-    read_heatmap,
-)
-from avatar_bench.submission_io import value_problem as _value_problem
+from avatar_bench.submission_io import DirSource, Entry, Limits, ZipSource, open_source
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Limits", "Submission", "SubmissionError", "check_heatmap", "open_submission", "scan_submission",
            "write_submission"]
-
-
-def check_heatmap(arr: np.ndarray) -> str | None:
-    """Why an in-memory heatmap is not a valid submission entry (dtype, dims, NaN/inf, range), or None."""
-    arr = np.asarray(arr)
-    if arr.dtype.hasobject or arr.dtype.kind not in "fb" or arr.dtype.itemsize > 8:
-        return f"expected float16/32/64 (or bool) values, got dtype {arr.dtype}"
-    if arr.ndim != 2 or min(arr.shape) < 1:
-        return f"expected a 2-D (H, W) heatmap, got shape {arr.shape}"
-    return _value_problem(arr)
-
-
-def as_float(arr: np.ndarray) -> np.ndarray:
-    """float32 for bool/float16, float32/float64 as stored (native byte order)."""
-    if arr.dtype.kind == "b" or arr.dtype.itemsize < 4:
-        return arr.astype(np.float32)
-    return arr.astype(arr.dtype.newbyteorder("="), copy=False)
 
 
 def _strip_single_root(entries: list[Entry], video_names: Mapping[str, int]) -> list[Entry]:
@@ -100,7 +74,7 @@ class Submission(Mapping[int, np.ndarray]):
             raise BadHeatmap("empty file (0 bytes)")
         with read_errors(entry.kind), self.source.open(entry) as fh:
             arr = read_heatmap(fh, entry.kind, self.limits)
-        why = _value_problem(arr)
+        why = value_problem(arr)
         if why:
             raise BadHeatmap(why)
         return as_float(arr)

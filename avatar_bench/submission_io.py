@@ -1,8 +1,9 @@
-"""Low-level submission I/O: listing a directory / .zip / .npz safely and decoding one heatmap.
+"""Low-level submission I/O: listing a directory / .zip / .npz safely and opening one of its files.
 
 A *source* lists its heatmap files as :class:`Entry` records (plus every safety problem found while listing)
-and opens one entry for reading. Nothing is extracted to disk; each heatmap is decoded from its own stream,
-so memory holds one heatmap at a time. Safety rules (checked before any content is read):
+and opens one entry for reading (:mod:`avatar_bench.heatmap` decodes it). Nothing is extracted to disk; each
+heatmap is decoded from its own stream, so memory holds one heatmap at a time. Safety rules (checked before any
+content is read):
 
 - zip members with an absolute path (``/x``, ``C:x``) or a ``..`` part, symbolic links (in a zip or on disk),
   encrypted members and non-regular files are refused;
@@ -14,21 +15,14 @@ so memory holds one heatmap at a time. Safety rules (checked before any content 
 
 from __future__ import annotations
 
-import io
 import logging
-import lzma
 import os
 import re
 import stat
 import zipfile
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-
-import numpy as np
 
 from avatar_bench.errors import SubmissionError
 
@@ -37,10 +31,6 @@ log = logging.getLogger(__name__)
 KINDS = {".npy": "npy", ".png": "png"}
 MiB = 1 << 20
 _ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-
-
-class BadHeatmap(ValueError):
-    """One heatmap cannot be used; the message says why (the caller adds which frame)."""
 
 
 @dataclass(frozen=True)
@@ -217,120 +207,3 @@ def open_source(path: str | os.PathLike) -> DirSource | ZipSource:
     if path.suffix.lower() in (".zip", ".npz"):
         return ZipSource(path)
     raise SubmissionError(f"{path}: expected a directory, a .zip or a .npz of heatmaps, got a '{path.suffix}' file")
-
-
-# -------------------------------------------------------------------------------------------- decoding
-# What opening and reading one member or file can raise on bad bytes: a local header that does not match the
-# central directory (BadZipFile), a bad CRC, corrupt deflate (zlib.error) or LZMA data, a method zipfile cannot
-# read (NotImplementedError), a truncated stream (EOFError), a file that vanished or is unreadable (OSError).
-READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, NotImplementedError)
-
-
-@contextmanager
-def read_errors(kind: str) -> Iterator[None]:
-    """Turn the errors of reading one heatmap's bytes into :class:`BadHeatmap` (the caller names the frame)."""
-    try:
-        yield
-    except BadHeatmap:
-        raise
-    except READ_ERRORS as exc:
-        what = _READ_ERROR_NAMES.get(type(exc), type(exc).__name__)
-        raise BadHeatmap(f"unreadable {kind} file ({what}: {exc})") from None
-
-
-_READ_ERROR_NAMES = {zlib.error: "corrupt deflate data", lzma.LZMAError: "corrupt LZMA data",
-                     zipfile.BadZipFile: "damaged zip member"}
-
-
-def read_heatmap(fh: BinaryIO, kind: str, limits: Limits) -> np.ndarray:
-    """Decode one heatmap: a 2-D float/bool array (npy) or float32 in [0, 1] (png). Raises BadHeatmap."""
-    with read_errors(kind):
-        if kind == "npy":
-            return _read_npy(fh, limits)
-        try:
-            return _read_png(fh, limits)
-        except (BadHeatmap, *READ_ERRORS):
-            raise
-        except Exception as exc:  # PIL raises SyntaxError, struct.error... on garbage PNG bytes
-            raise BadHeatmap(f"unreadable png file ({type(exc).__name__}: {exc})") from None
-
-
-def _check_shape(shape: tuple, limits: Limits) -> None:
-    if len(shape) != 2:
-        raise BadHeatmap(f"expected a 2-D (H, W) heatmap, got shape {tuple(shape)}")
-    if min(shape) < 1 or max(shape) > limits.max_side:
-        raise BadHeatmap(f"expected 1 <= H, W <= {limits.max_side}, got shape {tuple(shape)}")
-
-
-_HEADER_CACHE: dict[bytes, tuple] = {}  # raw .npy header -> (shape, fortran, dtype); parsing costs ~0.1 ms
-
-
-def _npy_header(fh: BinaryIO) -> tuple[tuple, bool, np.dtype]:
-    lead = fh.read(8)
-    if lead[:6] != np.lib.format.MAGIC_PREFIX[:len(lead)] or not lead:
-        raise BadHeatmap("not a .npy file (bad magic bytes)")
-    if len(lead) < 8:
-        raise BadHeatmap(f"truncated .npy header: the file ends after {len(lead)} bytes")
-    major = lead[6]
-    if major not in (1, 2):
-        raise BadHeatmap(f"unsupported .npy format version {major}.{lead[7]}")
-    size_bytes = fh.read(2 if major == 1 else 4)
-    hlen = int.from_bytes(size_bytes, "little")
-    if len(size_bytes) != (2 if major == 1 else 4) or hlen > 10_000:
-        raise BadHeatmap("corrupt .npy header")
-    header = fh.read(hlen)
-    if len(header) != hlen:
-        raise BadHeatmap(f"truncated .npy header: expected {hlen} header bytes, found {len(header)}")
-    parsed = _HEADER_CACHE.get(lead + header)
-    if parsed is None:
-        buf = io.BytesIO(lead + size_bytes + header)
-        np.lib.format.read_magic(buf)
-        reader = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-        parsed = reader(buf)
-        if len(_HEADER_CACHE) < 256:
-            _HEADER_CACHE[lead + header] = parsed
-    return parsed
-
-
-def _read_npy(fh: BinaryIO, limits: Limits) -> np.ndarray:
-    shape, fortran, dtype = _npy_header(fh)
-    if dtype.hasobject or dtype.kind not in "fb" or dtype.itemsize > 8:
-        raise BadHeatmap(f"expected float16/32/64 (or bool) values, got dtype {dtype}"
-                         + (" (save 8-bit maps as PNG or divide by 255)" if dtype.kind in "iu" else ""))
-    _check_shape(shape, limits)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    data = fh.read(nbytes)
-    if len(data) != nbytes:
-        raise BadHeatmap(f"truncated: expected {nbytes} bytes of data for shape {tuple(shape)}, found {len(data)}")
-    if fh.read(1):  # reading to the end also makes zipfile check the member's CRC
-        raise BadHeatmap(f"unexpected bytes after the {nbytes} bytes of data of shape {tuple(shape)}")
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-
-
-def _read_png(fh: BinaryIO, limits: Limits) -> np.ndarray:
-    from PIL import Image  # PIL is a core dependency, imported here to keep avatar-eval's start fast
-
-    with Image.open(io.BytesIO(fh.read())) as img:
-        if img.format != "PNG":
-            raise BadHeatmap(f"expected a PNG image, got {img.format}")
-        _check_shape((img.height, img.width), limits)
-        if img.mode == "1":
-            return np.asarray(img, dtype=np.float32)
-        scale = {"L": 255.0, "I;16": 65535.0, "I;16B": 65535.0}.get(img.mode)
-        if scale is None:
-            raise BadHeatmap(f"expected a single-channel 8- or 16-bit PNG, got mode {img.mode}")
-        return np.asarray(img).astype(np.float32) / np.float32(scale)
-
-
-def value_problem(arr: np.ndarray) -> str | None:
-    """Why a decoded heatmap's values are unusable (NaN/inf, outside [0, 1]), or None."""
-    if arr.dtype == bool:
-        return None
-    lo, hi = float(arr.min()), float(arr.max())
-    if np.isfinite(lo) and np.isfinite(hi):
-        if lo < 0.0 or hi > 1.0:
-            return f"values outside [0, 1]: min {lo:.4g}, max {hi:.4g}"
-        return None
-    n_nan = int(np.count_nonzero(np.isnan(arr)))
-    n_inf = int(np.count_nonzero(np.isinf(arr)))
-    return f"{n_nan} NaN and {n_inf} inf value(s) (expected finite values in [0, 1])"

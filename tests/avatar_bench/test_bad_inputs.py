@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.avatar_bench.bad_inputs import FRAME_CASES, GOOD_GT_CASES, GT_CASES, SUB_CASES, Case
+from tests.avatar_bench.bad_frames import FRAME_CASES
+from tests.avatar_bench.bad_gt import GOOD_GT_CASES, GT_CASES
+from tests.avatar_bench.bad_inputs import Case
+from tests.avatar_bench.bad_submissions import SUB_CASES
 
 REPO = Path(__file__).resolve().parents[2]
 ALL_CASES = GT_CASES + GOOD_GT_CASES + SUB_CASES + FRAME_CASES
