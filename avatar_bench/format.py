@@ -242,13 +242,16 @@ class AvatarDataset:
     def problems(self) -> list[str]:
         """Every structural problem, each naming its record; an empty list means the file is sound.
 
-        Cached like the indexes: call :meth:`invalidate_indexes` after changing the records in place.
+        Cached like the indexes. A record list that was replaced or changed length drops the cache (and the
+        indexes); after changing records in place, call :meth:`invalidate_indexes`.
         """
-        return list(self._problems)
-
-    @cached_property
-    def _problems(self) -> tuple[str, ...]:
-        return tuple(find_problems(self))
+        shape = tuple((id(recs), len(recs)) for recs in (self.categories, self.videos, self.images,
+                                                          self.annotations)) + (id(self.info),)
+        cached = self.__dict__.get("_problems")
+        if cached is None or cached[0] != shape:
+            self.invalidate_indexes()
+            cached = self.__dict__["_problems"] = (shape, tuple(find_problems(self)))
+        return list(cached[1])
 
     def validate(self, source: str = "dataset") -> None:
         """Raise :class:`AvatarFormatError` listing every problem of :meth:`problems`, if any."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from avatar_bench import AvatarDataset, AvatarFormatError, rle
+from avatar_bench import Annotation, AvatarDataset, AvatarFormatError, rle
 from avatar_bench.format import scenario_problems
 
 
@@ -55,3 +55,16 @@ def test_rle_size_mismatch_and_dangling_ids_are_all_reported():
     assert "annotation 1: RLE size [10, 10] does not match" in text
     assert "annotation 2: image_id 99 does not exist" in text
     assert "image 1: expected scenario" in text
+
+
+def test_checks_are_cached_but_follow_replaced_or_grown_record_lists():
+    ds = tiny_dataset()
+    assert ds.problems() == []
+    bad = rle.encode(np.zeros((36, 64), bool))
+    bad["counts"] = "1"  # runs cover 1 pixel of 2304
+    ds.annotations = [*ds.annotations, Annotation.from_dict({**ds.annotations[0].to_dict(), "id": 2,
+                                                             "segmentation": bad})]
+    assert any("annotation 2: segmentation: runs cover 1 pixels" in p for p in ds.problems())
+    ds.annotations[1].segmentation = ds.annotations[0].segmentation  # in place: the documented call
+    ds.invalidate_indexes()
+    assert ds.problems() == []
