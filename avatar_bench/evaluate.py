@@ -225,10 +225,10 @@ class _Pass:
 def _one_pass(gt, predictions, chosen: tuple[str, ...], *, score: bool, binarize: str, tau: float, progress: bool,
               workers: int | None, limits: Limits | None, allow: bool) -> _Pass:
     """The checks of the GT and the submission, then one pass over the frames (scoring them if ``score``)."""
-    source = str(gt) if not isinstance(gt, AvatarDataset) else "ground truth"
     if not isinstance(gt, AvatarDataset):
         gt = AvatarDataset.load(gt)
-    images, rles, warnings = check_ground_truth(gt, chosen, allow_scenario_violations=allow, source=source)
+    images, rles, warnings = check_ground_truth(gt, chosen, allow_scenario_violations=allow,
+                                                source=gt.source or "ground truth")
     if warnings:
         log.warning("%d frame problem(s) break their scenario's definition and are scored anyway, e.g. %s",
                     len(warnings), "; ".join(w.split(": ", 1)[1] for w in warnings[:3]))

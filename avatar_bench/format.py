@@ -157,6 +157,7 @@ class AvatarDataset:
     annotations: list[Annotation] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=lambda: {"version": SCHEMA_VERSION})
     licenses: list[dict[str, Any]] = field(default_factory=list)
+    source: str = field(default="", compare=False, repr=False)  # the file it was read from, for messages
 
     # ------------------------------------------------------------------ reading / writing
     @classmethod
@@ -213,6 +214,7 @@ class AvatarDataset:
         except ValueError as exc:  # e.g. an integer literal of more than 4,300 digits
             raise AvatarFormatError(f"{path}: not readable as AVATAR-COCO JSON ({exc})") from None
         ds = cls.from_dict(raw, source=str(path))
+        ds.source = str(path)
         if validate:
             ds.validate(source=str(path))
         return ds
