@@ -6,7 +6,7 @@ compressed UTF-8 string form, never a list or bytes, so the files stay JSON and 
 
 pycocotools trusts the runs: when they add up to less than H·W its decoder leaves the rest of the mask
 uninitialised (the same file scores differently from run to run), when they add up to more it writes past
-the mask. :func:`check_rles` decodes the run lengths of many strings at once (vectorised, ~15 ns a
+the mask. :func:`check_rles` decodes the run lengths of many strings at once (vectorised, ~25 ns a
 character) and refuses every string whose runs do not cover exactly H·W pixels, so nothing unchecked ever
 reaches pycocotools' decoder.
 """
