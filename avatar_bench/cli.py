@@ -3,6 +3,7 @@
     avatar-eval --gt test.json --pred SUBMISSION [--binarize relative|absolute] [--tau 0.5]
                 [--scenarios single,mixed] [--out results/] [--frames DIR] [--no-plots] [--workers N]
     avatar-eval --gt test.json --pred SUBMISSION --validate-only
+    avatar-eval --gt RELEASE/metadata --pred SUBMISSION [--protocol lvs-native|peers-224] [--task-map 'S=mixed']
 
 Exit status: 0 scored (or valid), 2 bad input (the message lists every problem; never a traceback),
 130 interrupted. Imports stay light: numpy and pycocotools; OpenCV when scoring, matplotlib when plotting.
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 
 from avatar_bench.errors import AvatarError
 from avatar_bench.format import SCENARIOS
+from avatar_bench.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 
 EXIT_BAD_INPUT = 2
 
@@ -43,7 +45,8 @@ def _tau(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="avatar-eval", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--gt", required=True, help="AVATAR-COCO ground-truth file (e.g. test.json)")
+    p.add_argument("--gt", required=True, help="AVATAR-COCO ground-truth file (e.g. test.json), or the released "
+                   "benchmark's metadata folder (imported in memory, cached by content hash)")
     p.add_argument("--pred", required=True, help="submission: a directory, .zip or .npz of per-frame heatmaps")
     p.add_argument("--binarize", choices=("relative", "absolute"), default="relative",
                    help="relative: LVS top-50%% of the resized map (default); absolute: pixels >= tau")
@@ -56,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="processes (default on 2,000+ frames: the idle cores = cores - load average, >= 1)")
     p.add_argument("--validate-only", action="store_true", help="only check the submission (exit 0 if valid)")
+    p.add_argument("--protocol", choices=sorted(PROTOCOLS), default=DEFAULT_PROTOCOL,
+                   help=f"scoring grid and relative rule (default {DEFAULT_PROTOCOL}: LVS at the GT's resolution; "
+                        "peers-224: GT and heatmap at 224x224, >= median; see docs/release.md)")
+    p.add_argument("--task-map", action="append", default=[], metavar="STRING=SCENARIO",
+                   help="with a release folder as --gt: read a task string as a scenario (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -74,7 +82,7 @@ def _evaluate(args, gt) -> int:
 
     start = time.perf_counter()
     result = evaluate(gt, args.pred, binarize=args.binarize, tau=args.tau, scenarios=args.scenarios,
-                      progress=not args.quiet, workers=args.workers)
+                      progress=not args.quiet, workers=args.workers, protocol=args.protocol)
     print(format_table(result.summary, result.settings))
     print(f"({result.summary['n_frames']} frames scored in {time.perf_counter() - start:.1f} s)")
     if args.out:
@@ -91,9 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("avatar-eval: error: --workers must be >= 1", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        from avatar_bench.format import AvatarDataset
+        from avatar_bench.release.cli import load_gt_for
 
-        gt = AvatarDataset.load(args.gt)
+        gt = load_gt_for(args)
         return _validate(args, gt) if args.validate_only else _evaluate(args, gt)
     except AvatarError as exc:
         print(f"avatar-eval: error: {exc}", file=sys.stderr)

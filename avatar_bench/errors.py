@@ -35,3 +35,8 @@ class MissingDependencyError(AvatarError):
         super().__init__(f"this feature needs the '{module}' package: pip install 'avatar-toolkit[{extra}]'")
         self.module = module
         self.extra = extra
+
+
+class ReleaseError(ProblemsError):
+    """The released AVATAR benchmark folder cannot be imported. ``problems`` lists every error, each naming its
+    file (nothing is written then)."""

@@ -22,6 +22,7 @@ from avatar_bench.errors import AvatarFormatError
 from avatar_bench.format import SCENARIOS, AvatarDataset
 from avatar_bench.metrics import functional as F
 from avatar_bench.metrics.classes import ON_SCREEN, ON_SCREEN_SUBSETS, SUBSETS, FrameTable, compute_summary
+from avatar_bench.protocols import Protocol, get_protocol
 from avatar_bench.submission import Limits, Submission, _KeyIndex, _resolve, raise_problems, scan_submission
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,14 @@ def _unscorable(gt: AvatarDataset, image_ids: Iterable[int]) -> AvatarFormatErro
         "with a non-empty mask; on-screen frames need one to be scored" for i in image_ids])
 
 
+def _empty_native(gt: AvatarDataset, rles: Mapping[int, list[str]]) -> list[int]:
+    """On-screen images whose sounding masks are all empty at the native size (found before scoring)."""
+    from avatar_bench import rle
+
+    sizes = {i: [gt.image_by_id[i].height, gt.image_by_id[i].width] for i in rles}
+    return [i for i, counts in rles.items() if not any(rle.area({"size": sizes[i], "counts": c}) for c in counts)]
+
+
 def sounding_rles(gt: AvatarDataset, images: Iterable) -> dict[int, list[str]]:
     """RLE counts of each on-screen image's sounding masks; refuses frames with no sounding instance.
 
@@ -120,7 +129,8 @@ def _progress(enabled: bool, total: int):
 
 def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binarize: str = "relative",
              tau: float = 0.5, scenarios: Iterable[str] | None = None, progress: bool = False,
-             workers: int | None = None, limits: Limits | None = None) -> EvalResult:
+             workers: int | None = None, limits: Limits | None = None,
+             protocol: str | Protocol | None = None) -> EvalResult:
     """Score ``predictions`` against ``gt``.
 
     Args:
@@ -133,16 +143,20 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
         progress: show a tqdm bar.
         workers: processes (default for >= 2000 frames read from files: the idle cores, else 1).
         limits: submission safety limits.
+        protocol: a preset of :mod:`avatar_bench.protocols` by name (default ``lvs-native``) or a Protocol.
 
     Raises:
         SubmissionError: every problem of the submission, each with its frame (nothing is scored).
         AvatarFormatError: the ground truth is malformed or has unscorable frames.
     """
     chosen = _check_args(binarize, tau, scenarios)
+    prot = get_protocol(protocol)
     if not isinstance(gt, AvatarDataset):
         gt = AvatarDataset.load(gt)
     images = [im for im in gt.images if im.scenario in chosen]
     rles = sounding_rles(gt, images)
+    if prot.size is not None and (empty := _empty_native(gt, rles)):  # on the grid, a tiny GT may vanish
+        raise _unscorable(gt, empty)
     reader, problems = _reader(gt, predictions, chosen, limits)
     present = [im for im in images if im.id in reader.entries]
     jobs = jobs_for(present, rles)
@@ -152,15 +166,19 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
         workers = 1  # an in-memory mapping would have to be pickled to each worker
     bar, update = _progress(progress, len(jobs))
     try:
-        counts = run(reader, jobs, binarize, tau, workers=workers, score=not problems, on_progress=update)
+        counts = run(reader, jobs, binarize, tau, workers=workers, score=not problems, on_progress=update,
+                     protocol=prot)
     finally:
         if bar is not None:
             bar.close()
     raise_problems(getattr(reader, "path", "submission"), problems + counts.problems)
     empty_gt = [im.id for im, g in zip(present, counts.gt_area, strict=True) if g == 0 and im.scenario != "off_screen"]
-    if empty_gt:
+    if empty_gt and prot.size is None:
         raise _unscorable(gt, empty_gt)
-    return _result(gt, present, counts, reader, binarize=binarize, tau=tau, chosen=chosen, workers=workers)
+    result = _result(gt, present, counts, reader, binarize=binarize, tau=tau, chosen=chosen, workers=workers)
+    result.settings.update(prot.result_settings())
+    result.summary["n_gt_vanished"] = len(empty_gt)  # on-screen frames whose GT vanished on the protocol's grid
+    return result
 
 
 def _result(gt: AvatarDataset, images: list, counts, reader, *, binarize, tau, chosen, workers) -> EvalResult:
