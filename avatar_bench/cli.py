@@ -17,11 +17,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from avatar_bench.errors import AvatarError
+from avatar_bench.errors import EXIT_BAD_INPUT, run_cli
 from avatar_bench.format import SCENARIOS
 from avatar_bench.protocols import DEFAULT_PROTOCOL, PROTOCOLS
-
-EXIT_BAD_INPUT = 2
 
 
 def _scenarios(text: str) -> list[str]:
@@ -98,20 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers is not None and args.workers < 1:
         print("avatar-eval: error: --workers must be >= 1", file=sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        from avatar_bench.release.cli import load_gt_for
+    return run_cli("avatar-eval", lambda: _run(args))
 
-        gt = load_gt_for(args)
-        return _validate(args, gt) if args.validate_only else _evaluate(args, gt)
-    except AvatarError as exc:
-        print(f"avatar-eval: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:  # e.g. --out not writable, a file vanished while reading
-        print(f"avatar-eval: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("avatar-eval: interrupted", file=sys.stderr)
-        return 130
+
+def _run(args) -> int:
+    from avatar_bench.release.cli import load_gt_for
+
+    gt = load_gt_for(args)
+    return _validate(args, gt) if args.validate_only else _evaluate(args, gt)
 
 
 if __name__ == "__main__":

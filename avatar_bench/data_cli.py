@@ -15,9 +15,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from avatar_bench.errors import AvatarError
-
-EXIT_BAD_INPUT = 2
+from avatar_bench.errors import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,18 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``avatar-data``; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="avatar-data: %(levelname)s: %(message)s")
-    try:
-        return _import(args) if args.command == "import-release" else _info(args)
-    except AvatarError as exc:
-        print(f"avatar-data: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:  # e.g. --out not writable
-        print(f"avatar-data: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("avatar-data: interrupted", file=sys.stderr)
-        return 130
-
+    return run_cli("avatar-data", lambda: _import(args) if args.command == "import-release" else _info(args))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +32,7 @@ class ParsedAnnotation:
     """A sounding instance: its category label and its mask (JSON RLE at the frame's size)."""
 
     category: str
-    rle: dict[str, Any]
-    area: int
+    rle: dict[str, Any]  # JSON RLE; its area and box are computed for all annotations at once (build_dataset)
     extra: dict[str, Any] = field(default_factory=dict)  # the annotation's other keys, unchanged
 
 
@@ -67,27 +67,33 @@ def _size(d: dict, key: str) -> int:
     return v
 
 
-def _polygon(coords: Any, w: int, h: int, where: str, out: list[Problem]) -> np.ndarray | None:
-    """A clipped float64 polygon, or None (dropped, with its warning in ``out``)."""
+def _inside(coords: Any, w: int, h: int) -> bool:
+    """True for a flat list of >= 3 finite points all inside the frame: the common case, checked without numpy."""
+    try:
+        finite = math.isfinite(sum(coords))  # NaN or inf anywhere makes the sum non-finite
+    except TypeError:  # not a flat list of numbers
+        return False
+    return (finite and len(coords) >= 6 and not len(coords) % 2 and min(coords) >= 0
+            and max(coords[0::2]) <= w and max(coords[1::2]) <= h)
+
+
+def _polygon(coords: Any, w: int, h: int, where: str, out: list[Problem]) -> Any:
+    """The polygon, clipped to the frame when needed, or None (dropped, with its warning in ``out``)."""
+    if isinstance(coords, list) and _inside(coords, w, h):
+        return coords
     try:
         arr = np.asarray(coords, dtype=np.float64)
     except (TypeError, ValueError):
         arr = None
-    if arr is None or arr.ndim != 1 or arr.size % 2 or arr.size < 6:
-        if arr is not None and arr.ndim == 1 and not arr.size % 2 and np.isfinite(arr).all():
-            out.append(Problem("short_polygon", where, f"{arr.size // 2} point(s), a polygon needs 3; dropped"))
-        else:
-            n = len(coords) if isinstance(coords, list) else "?"
-            out.append(Problem("malformed_polygon", where, f"expected an even number of finite coordinates, got "
-                               f"{n} value(s) that are not; dropped"))
+    if arr is None or arr.ndim != 1 or arr.size % 2 or not np.isfinite(arr).all():
+        n = len(coords) if isinstance(coords, list) else "?"
+        out.append(Problem("malformed_polygon", where, f"expected an even number of finite coordinates, got {n} "
+                           "value(s) that are not; dropped"))
+        return None
+    if arr.size < 6:
+        out.append(Problem("short_polygon", where, f"{arr.size // 2} point(s), a polygon needs 3; dropped"))
         return None
     xs, ys = arr[0::2], arr[1::2]
-    # Fast path: every point inside the frame (NaN fails each comparison, so it takes the slow path).
-    if arr.min() >= 0 and xs.max() <= w and ys.max() <= h:
-        return arr
-    if not np.isfinite(arr).all():
-        out.append(Problem("malformed_polygon", where, "non-finite coordinates; dropped"))
-        return None
     outside = (xs < 0) | (xs > w) | (ys < 0) | (ys > h)
     out.append(Problem("points_clipped", where, f"{int(outside.sum())} of {xs.size} point(s) outside the "
                        f"{w}x{h} frame, clipped to it"))
@@ -146,8 +152,7 @@ def _instance(cat: str, seg: Any, extra: dict, w: int, h: int, where: str, out: 
     if rle["counts"] == _empty_counts(h, w):
         out.append(Problem("empty_mask", where, f"'{cat}': the polygons cover no pixel; dropped"))
         return None
-    return ParsedAnnotation(cat, {"size": [h, w], "counts": rle["counts"].decode("ascii")}, int(mask_utils.area(rle)),
-                            extra)
+    return ParsedAnnotation(cat, {"size": [h, w], "counts": rle["counts"].decode("ascii")}, extra)
 
 
 def parse_frame(data: bytes, rel: str, tasks: TaskTable) -> tuple[ParsedFrame | None, list[Problem]]:

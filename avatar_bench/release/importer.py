@@ -153,12 +153,18 @@ def build_dataset(parsed: list[tuple[Folder, int, ParsedFrame]], layout: Layout,
         ds.videos.append(_video(vid, folder.name, frames, info, warnings))
         for index, frame in frames:
             _add_frame(ds, vid, folder, index, frame, info, cat_id, warnings)
-    if ds.annotations:  # the boxes of the masks, in one call (pycocotools' per-call cost is most of it)
-        boxes = mask_utils.toBbox([{"size": a.segmentation["size"], "counts": a.segmentation["counts"].encode()}
-                                   for a in ds.annotations])
-        for a, box in zip(ds.annotations, boxes.tolist(), strict=True):
-            a.bbox = box
+    _areas_and_boxes(ds.annotations)
     return ds, _frame_check(ds, infos, warnings), warnings
+
+
+def _areas_and_boxes(annotations: list[Annotation], chunk: int = 255) -> None:
+    """Fill ``area`` and ``bbox`` from the masks, many per pycocotools call (its per-call cost is most of a call's;
+    chunks of 255: pycocotools 2.0.11's ``area`` overflows a uint8 beyond that under numpy 2)."""
+    for i in range(0, len(annotations), chunk):
+        part = annotations[i:i + chunk]
+        rles = [{"size": a.segmentation["size"], "counts": a.segmentation["counts"].encode()} for a in part]
+        for a, area, box in zip(part, mask_utils.area(rles).tolist(), mask_utils.toBbox(rles).tolist(), strict=True):
+            a.area, a.bbox = float(area), box
 
 
 def _add_frame(ds: AvatarDataset, vid: int, folder: Folder, index: int, frame: ParsedFrame, info: VideoInfo | None,
@@ -179,7 +185,7 @@ def _add_frame(ds: AvatarDataset, vid: int, folder: Folder, index: int, frame: P
     for a in frame.annotations:
         ds.annotations.append(Annotation(
             id=len(ds.annotations) + 1, image_id=image_id, video_id=vid, category_id=cat_id[a.category],
-            segmentation=a.rle, area=float(a.area), sounding=True, origin="human", score=1.0,
+            segmentation=a.rle, sounding=True, origin="human", score=1.0,
             extra={"release_fields": a.extra} if a.extra else {}))
 
 

@@ -20,7 +20,8 @@ def one_frame(mask: np.ndarray, scenario: str = "single") -> AvatarDataset:
     seg = rle.encode(mask)
     return AvatarDataset(
         categories=[Category(id=1, name="dog")], videos=[Video(id=1, name="abcdefghijk_00001", width=w, height=h)],
-        images=[Image(id=1, video_id=1, width=w, height=h, frame_index=3, scenario=scenario, sounding_category_ids=[1])],
+        images=[Image(id=1, video_id=1, width=w, height=h, frame_index=3, scenario=scenario,
+                      sounding_category_ids=[1])],
         annotations=[Annotation(id=1, image_id=1, video_id=1, category_id=1, segmentation=seg, sounding=True,
                                 area=float(rle.area(seg)), bbox=rle.bbox(seg))])
 

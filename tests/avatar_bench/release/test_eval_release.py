@@ -1,4 +1,4 @@
-"""``avatar-eval --gt METADATA_DIR``: scoring straight against a release folder, the content-hash cache, release keys."""
+"""``avatar-eval --gt METADATA_DIR``: scoring against a release folder, the content-hash cache, release keys."""
 
 from __future__ import annotations
 
