@@ -89,7 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``avatar-data``; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="avatar-data: %(levelname)s: %(message)s")
-    return run_cli("avatar-data", lambda: _import(args) if args.command == "import-release" else _info(args))
+    if args.command == "import-release":
+        from avatar_bench.release.importer import gc_paused
+
+        def command() -> int:
+            with gc_paused():  # the import, its validation and the write build many small records
+                return _import(args)
+        return run_cli("avatar-data", command)
+    return run_cli("avatar-data", lambda: _info(args))
 
 if __name__ == "__main__":
     sys.exit(main())

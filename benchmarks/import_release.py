@@ -9,9 +9,10 @@ JSON). Each method then runs in a fresh subprocess, several times, and the best 
 the page cache for every method):
 
 - floor:         list the folders (os.scandir), read every frame JSON and json.loads it; nothing else.
-- import:        import_release(): the same listing and reading, plus checks, polygon -> RLE (pycocotools),
-                 the AVATAR-COCO records; then validation (AvatarDataset.validate). One process.
-- import+write:  the same, plus writing test.json (atomic, compact).
+- import:        import_release(): the same listing and reading, plus every check, polygon -> RLE
+                 (pycocotools), the AVATAR-COCO records and the report. One process.
+- import+write:  `avatar-data import-release META --out test.json -q` itself: the import, the validation of
+                 the result (AvatarDataset.validate), the report, and writing test.json (atomic, compact).
 - cached load:   load_release() on a warm cache: read + hash every JSON, then load the cached AVATAR-COCO file.
 
 Wall and CPU seconds are both reported (best of --repeats each): on a shared machine the CPU time of the
@@ -60,14 +61,22 @@ def _floor(meta: Path) -> int:
     return n
 
 
-def _import(meta: Path, out: Path | None) -> int:
+def _import(meta: Path) -> int:
     from avatar_bench.release import import_release
 
-    ds = import_release(meta).dataset
-    ds.validate()
-    if out is not None:
-        ds.save(out)
-    return len(ds.images)
+    return len(import_release(meta).dataset.images)
+
+
+def _cli(meta: Path, out: Path) -> int:
+    import contextlib
+    import io
+
+    from avatar_bench.data_cli import main
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["import-release", str(meta), "--out", str(out), "-q"]) == 0
+    return int(printed.getvalue().rsplit("(", 1)[1].split()[0].replace(",", ""))  # "wrote test.json (24,266 frames)"
 
 
 def _cached(meta: Path) -> int:
@@ -81,11 +90,12 @@ def _cached(meta: Path) -> int:
 def run_method(method: str, meta: str, out: str) -> None:
     """In a subprocess: time one method, print '<wall s> <CPU s> <frames>' (modules imported before the clock)."""
     if method != "floor":
-        import avatar_bench.release  # noqa: F401  (numpy, pycocotools, the package: not part of the work timed)
+        import avatar_bench.data_cli  # noqa: F401  (numpy, pycocotools, the package: not part of the work timed)
+        import avatar_bench.release  # noqa: F401
     t = time.perf_counter()
     c = time.process_time()
-    n = {"floor": lambda: _floor(Path(meta)), "import": lambda: _import(Path(meta), None),
-         "import+write": lambda: _import(Path(meta), Path(out)), "cached load": lambda: _cached(Path(meta))}[method]()
+    n = {"floor": lambda: _floor(Path(meta)), "import": lambda: _import(Path(meta)),
+         "import+write": lambda: _cli(Path(meta), Path(out)), "cached load": lambda: _cached(Path(meta))}[method]()
     print(f"{time.perf_counter() - t:.4f} {time.process_time() - c:.4f} {n}")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from avatar_bench.errors import AvatarFormatError
 from avatar_bench.format import SCHEMA_VERSION, AvatarDataset
-from avatar_bench.release.importer import IMPORT_VERSION, import_release, read_all
+from avatar_bench.release.importer import IMPORT_VERSION, gc_paused, import_release, read_all
 from avatar_bench.release.layout import Layout, scan
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,9 @@ def load_release(metadata_dir: str | os.PathLike, *, task_map: Mapping[str, str]
     path = cache_dir() / f"{content_key(layout, blobs, task_map)}.json" if cache else None
     if path is not None and path.is_file():
         try:
-            return AvatarDataset.load(path), LoadInfo(True, path, layout.frames_root)
+            with gc_paused():
+                ds = AvatarDataset.load(path)
+            return ds, LoadInfo(True, path, layout.frames_root)
         except AvatarFormatError as exc:
             log.warning("cached import %s is unreadable (%s): importing again", path, str(exc).splitlines()[0])
     ds = import_release(metadata_dir, task_map=task_map, layout=layout, blobs=blobs).dataset

@@ -49,3 +49,14 @@ def test_read_reports_the_format_and_selects_clips(tmp_path):
     listed = read_id_list(path)
     assert listed.format == "mixed: 1 ytid, 1 csv"
     assert listed.select_names(names)[0] == [0, 1, 2]  # a bare id selects every clip of its video
+
+
+def test_release_names_in_naming():
+    from avatar_bench import naming
+
+    assert naming.release_clip_name("---g-f_I2yQ", 30) == "---g-f_I2yQ_00030"
+    assert naming.split_clip_name("---g-f_I2yQ_00030") == ("---g-f_I2yQ", 30)
+    assert naming.split_frame_file("00012.JSON") == (12, "json") and naming.split_frame_file("7.jpg") == (7, "jpg")
+    for bad in ("x.json", "12", ".json", "12."):
+        with pytest.raises(ValueError, match="expected '<frame index>.<extension>'"):
+            naming.split_frame_file(bad)
