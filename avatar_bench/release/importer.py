@@ -31,7 +31,7 @@ from avatar_bench.release.frames import ParsedFrame, parse_frame
 from avatar_bench.release.layout import Folder, Layout, scan
 from avatar_bench.release.problems import Problem, counts
 from avatar_bench.release.tasks import TaskTable
-from avatar_bench.release.videos import VideoInfo, probe_all
+from avatar_bench.release.videos import VideoInfo, probe_all, videos_folder
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,8 @@ def import_release(metadata_dir: str | os.PathLike, *, videos: str | os.PathLike
 
 
 def _import(metadata_dir, videos, frames, task_map, layout, blobs, progress) -> ImportResult:
+    if videos:
+        videos_folder(videos)  # before any parsing: PyAV missing or no such folder fails at once
     layout = layout or scan(metadata_dir, frames)
     paths = layout.json_paths()
     tasks = TaskTable(task_map)
@@ -129,12 +131,12 @@ def _import(metadata_dir, videos, frames, task_map, layout, blobs, progress) -> 
     return ImportResult(ds, warnings, layout, infos, frame_check)
 
 
-def _bar(items, enabled: bool, total: int | None = None):
+def _bar(items, enabled: bool):
     if not enabled:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, total=total, unit="frame" if total is None else "chunk", desc="import-release", disable=None)
+    return tqdm(items, unit="frame", desc="import-release", disable=None)
 
 
 def _error(root: Path, errors: list[Problem]) -> ReleaseError:

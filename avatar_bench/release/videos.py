@@ -64,12 +64,18 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     return VideoInfo(width, height, fps, duration, n_frames)
 
 
-def probe_all(videos_dir: str | os.PathLike, names: Iterable[str]) -> tuple[dict[str, VideoInfo], list[Problem]]:
-    """Probe ``<videos_dir>/<name>.mp4`` for each name; a missing or unreadable video is a warning."""
+def videos_folder(videos_dir: str | os.PathLike) -> Path:
+    """The videos folder as a Path; raises when PyAV is missing (naming the extra) or the folder is not there."""
     _av()
     root = Path(videos_dir)
     if not root.is_dir():
         raise ReleaseError(f"{root}: expected the folder of the release's videos", [f"{root}: not found"])
+    return root
+
+
+def probe_all(videos_dir: str | os.PathLike, names: Iterable[str]) -> tuple[dict[str, VideoInfo], list[Problem]]:
+    """Probe ``<videos_dir>/<name>.mp4`` for each name; a missing or unreadable video is a warning."""
+    root = videos_folder(videos_dir)
     infos: dict[str, VideoInfo] = {}
     problems: list[Problem] = []
     present = {e.name for e in os.scandir(root)}

@@ -173,3 +173,5 @@ def test_missing_and_broken_videos_are_warnings(release5, tmp_path):
     stamped = {v.name for v in ds.videos if v.fps}
     assert stamped == {names[0][:-4]}
     assert all((im.timestamp_s is None) == (ds.video_by_id[im.video_id].name not in stamped) for im in ds.images)
+    with pytest.raises(ReleaseError, match="expected the folder of the release's videos"):
+        import_release(release5.metadata, videos=tmp_path / "nope")
