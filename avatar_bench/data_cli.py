@@ -1,8 +1,8 @@
 """``avatar-data``: dataset tools — import the released AVATAR benchmark, describe any AVATAR-COCO file.
 
     avatar-data import-release METADATA_DIR --out test.json [--videos DIR] [--frames DIR]
-                               [--task-map 'Some-string=mixed' ...] [--report report.json] [--all] [-q]
-    avatar-data info FILE [--all]
+                               [--task-map 'Some-string=mixed' ...] [--report report.json] [--brief] [-q]
+    avatar-data info FILE [--brief]
 
 Exit status: 0 done, 2 bad input (every error listed, each naming its file; nothing written), 130 interrupted.
 Imports stay light: numpy and pycocotools; PyAV only with --videos (``pip install 'avatar-toolkit[release]'``).
@@ -31,11 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--task-map", action="append", default=[], metavar="STRING=SCENARIO",
                      help="read a task string as a scenario (single, mixed, multi_entity, off_screen); repeatable")
     imp.add_argument("--report", help="also write the summary and every problem as JSON here")
-    imp.add_argument("--all", action="store_true", help="print every problem (default: 20 per kind)")
+    imp.add_argument("--brief", action="store_true", help="print at most 20 problems of each kind (default: all)")
     imp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     info = sub.add_parser("info", help="describe an AVATAR-COCO file: counts, scenarios, problems")
     info.add_argument("file", help="AVATAR-COCO file")
-    info.add_argument("--all", action="store_true", help="print every problem (default: 20)")
+    info.add_argument("--brief", action="store_true", help="print at most 20 problems (default: all)")
     return p
 
 
@@ -57,7 +57,7 @@ def _import(args) -> int:
         print(f"frame numbers vs videos: {fc['frames_checked']:,} frame(s) of {fc['videos_probed']:,} video(s) "
               f"checked, {fc['frames_beyond_video']:,} past their video's frame count "
               f"(max frame / frame count {fc['max_frame_over_frame_count']})")
-    lines = format_problems(result.warnings, per_code=None if args.all else 20)
+    lines = format_problems(result.warnings, per_code=20 if args.brief else None)
     print(f"{len(result.warnings)} warning(s)" + (":" if lines else ""))
     for line in lines:
         print(line)
@@ -76,12 +76,12 @@ def _info(args) -> int:
     ds = AvatarDataset.load(args.file, validate=False)
     print(format_summary(summarize(ds), title=args.file))
     problems = ds.problems() + rule_problems(ds)
-    shown = problems if args.all else problems[:20]
+    shown = problems[:20] if args.brief else problems
     print(f"{len(problems)} problem(s)" + (":" if problems else ""))
     for line in shown:
         print(f"  {line}")
     if len(shown) < len(problems):
-        print(f"  ... and {len(problems) - len(shown)} more (--all prints them)")
+        print(f"  ... and {len(problems) - len(shown)} more (without --brief: all)")
     return 0
 
 

@@ -67,7 +67,7 @@ def counts(problems: Iterable[Problem]) -> dict[str, int]:
     return {code: found[code] for code in (*ERRORS, *WARNINGS) if found[code]}
 
 
-def format_problems(problems: list[Problem], per_code: int | None = 20) -> list[str]:
+def format_problems(problems: list[Problem], per_code: int | None = None) -> list[str]:
     """Report lines: one header per code (count and meaning), then its problems (at most ``per_code``)."""
     lines: list[str] = []
     by_code: dict[str, list[Problem]] = {}
@@ -79,5 +79,5 @@ def format_problems(problems: list[Problem], per_code: int | None = 20) -> list[
         shown = by_code[code] if per_code is None else by_code[code][:per_code]
         lines += [f"  {p}" for p in shown]
         if len(shown) < n:
-            lines.append(f"  ... and {n - len(shown)} more (--report FILE lists them all)")
+            lines.append(f"  ... and {n - len(shown)} more (without --brief, or in --report FILE)")
     return lines

@@ -175,3 +175,14 @@ def test_missing_and_broken_videos_are_warnings(release5, tmp_path):
     assert all((im.timestamp_s is None) == (ds.video_by_id[im.video_id].name not in stamped) for im in ds.images)
     with pytest.raises(ReleaseError, match="expected the folder of the release's videos"):
         import_release(release5.metadata, videos=tmp_path / "nope")
+
+
+def test_cli_prints_every_problem_unless_brief(tmp_path, capsys):
+    many = {f"abcdefghijk_00010/{k:05d}": frame(polygons=SQUARE + [[0, 0, 1, 1]]) for k in range(25)}
+    root = write_frames(tmp_path / "m", many)
+    assert main(["import-release", str(root), "--out", str(tmp_path / "a.json"), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "warning short_polygon x25" in printed and printed.count("polygon 1: 2 point(s)") == 25
+    assert main(["import-release", str(root), "--out", str(tmp_path / "b.json"), "-q", "--brief"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("polygon 1: 2 point(s)") == 20 and "... and 5 more" in printed
