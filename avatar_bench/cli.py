@@ -4,6 +4,7 @@
                 [--scenarios single,mixed] [--out results/] [--frames DIR] [--no-plots] [--workers N]
                 [--allow-scenario-violations] [--json] [-q]
     avatar-eval --gt test.json --pred SUBMISSION --validate-only
+    avatar-eval --gt RELEASE/metadata --pred SUBMISSION [--protocol lvs-native|peers-224] [--task-map 'S=mixed']
 
 Exit status: 0 scored (or valid), 2 bad input (the message lists every problem; never a traceback),
 130 interrupted. Imports stay light: numpy and pycocotools; OpenCV when scoring, matplotlib when plotting.
@@ -20,10 +21,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from avatar_bench.errors import AvatarError
+from avatar_bench.errors import EXIT_BAD_INPUT, AvatarError, run_cli
 from avatar_bench.format import SCENARIOS
+from avatar_bench.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 
-EXIT_BAD_INPUT = 2
 MAX_WORKERS = 256  # each worker is a forked process
 
 
@@ -57,7 +58,8 @@ def _tau(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="avatar-eval", description=__doc__.split("\n")[0], formatter_class=_Formatter)
-    p.add_argument("--gt", required=True, help="AVATAR-COCO ground-truth file (e.g. test.json)")
+    p.add_argument("--gt", required=True, help="AVATAR-COCO ground-truth file (e.g. test.json), or the released "
+                   "benchmark's metadata folder (imported in memory, cached by content hash)")
     p.add_argument("--pred", required=True, help="submission: a directory, .zip or .npz of per-frame heatmaps")
     p.add_argument("--binarize", choices=("relative", "absolute"), default="relative",
                    help="relative: LVS top-50%% of the resized map; absolute: pixels >= tau")
@@ -72,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "at least 1; else 1)")
     p.add_argument("--validate-only", action="store_true",
                    help="run every check scoring runs, score nothing (exit 0 if it would score)")
+    p.add_argument("--protocol", choices=sorted(PROTOCOLS), default=DEFAULT_PROTOCOL,
+                   help="scoring grid and relative rule (lvs-native: LVS at the GT's resolution; "
+                        "peers-224: GT and heatmap at 224x224, >= median; see docs/release.md)")
+    p.add_argument("--task-map", action="append", default=[], metavar="STRING=SCENARIO",
+                   help="with a release folder as --gt: read a task string as a scenario (repeatable)")
     p.add_argument("--allow-scenario-violations", action="store_true",
                    help="score frames that break their scenario's definition, with a warning (work in progress; "
                         "a released ground truth must not need it)")
@@ -117,7 +124,7 @@ def _evaluate(args, gt) -> int:
 
     start = time.perf_counter()
     result = evaluate(gt, args.pred, binarize=args.binarize, tau=args.tau, scenarios=args.scenarios,
-                      progress=not args.quiet, workers=args.workers,
+                      progress=not args.quiet, workers=args.workers, protocol=args.protocol,
                       allow_scenario_violations=args.allow_scenario_violations)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
@@ -137,21 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         print(f"avatar-eval: error: --workers: expected 1 to {MAX_WORKERS}, got {args.workers}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    try:
-        from avatar_bench.format import AvatarDataset
+    return run_cli("avatar-eval", lambda: _run(args))
 
-        _check_paths(args)
-        gt = AvatarDataset.load(args.gt)
-        return _validate(args, gt) if args.validate_only else _evaluate(args, gt)
-    except AvatarError as exc:
-        print(f"avatar-eval: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:  # e.g. --out not writable, a file vanished while reading
-        print(f"avatar-eval: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("avatar-eval: interrupted", file=sys.stderr)
-        return 130
+
+def _run(args) -> int:
+    from avatar_bench.release.cli import load_gt_for
+
+    _check_paths(args)
+    gt = load_gt_for(args)
+    return _validate(args, gt) if args.validate_only else _evaluate(args, gt)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ import numpy as np
 from avatar_bench import rle
 from avatar_bench.heatmap import BadHeatmap, as_float, check_heatmap
 from avatar_bench.keys import KeyIndex, resolve_keys
-from avatar_bench.metrics.functional import frame_counts, resize_bilinear
+from avatar_bench.metrics.functional import frame_counts
+from avatar_bench.protocols import Protocol as EvalProtocol
+from avatar_bench.protocols import get_protocol
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +102,10 @@ def gt_mask(job: FrameJob) -> np.ndarray:
     return rle.union([{"size": size, "counts": c} for c in job.rles], size)
 
 
-def score_jobs(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, score: bool = True) -> Counts:
-    """Score (or, with ``score=False``, only validate) ``jobs`` one frame at a time."""
+def score_jobs(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, score: bool = True,
+               protocol: EvalProtocol | None = None) -> Counts:
+    """Score (or, with ``score=False``, only validate) ``jobs`` one frame at a time, on ``protocol``'s grid."""
+    prot = protocol or get_protocol(None)
     out = Counts.empty(jobs)
     for i, job in enumerate(jobs):
         try:
@@ -111,9 +115,9 @@ def score_jobs(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, 
             continue
         if not score or out.problems:
             continue
-        resized = resize_bilinear(heat, job.height, job.width)
-        gt = None if job.off_screen else gt_mask(job)
-        out.inter[i], out.pred_area[i], out.gt_area[i], out.score[i] = frame_counts(resized, gt, mode, tau)
+        resized, gt = prot.prepare(heat, None if job.off_screen else gt_mask(job), job.height, job.width)
+        out.inter[i], out.pred_area[i], out.gt_area[i], out.score[i] = frame_counts(resized, gt, mode, tau,
+                                                                                    prot.relative_rule)
     return out
 
 
@@ -131,9 +135,10 @@ def _init_worker(reader: Reader) -> None:
         pass
 
 
-def _score_in_worker(jobs: Sequence[FrameJob], mode: str, tau: float, score: bool) -> Counts:
+def _score_in_worker(jobs: Sequence[FrameJob], mode: str, tau: float, score: bool,
+                     protocol: EvalProtocol) -> Counts:
     assert _READER is not None, "worker not initialised"
-    return score_jobs(_READER, jobs, mode, tau, score)
+    return score_jobs(_READER, jobs, mode, tau, score, protocol)
 
 
 def available_cpus() -> int:
@@ -178,19 +183,20 @@ def _cv2_single_threaded() -> Iterator[None]:
 
 
 def run(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, *, workers: int = 1,
-        score: bool = True, on_progress: Callable[[int], None] | None = None) -> Counts:
+        score: bool = True, on_progress: Callable[[int], None] | None = None,
+        protocol: EvalProtocol | None = None) -> Counts:
     """Score ``jobs`` with ``workers`` processes (1: in this process); ``on_progress(n)`` after each chunk."""
     with _cv2_single_threaded():
-        return _run(reader, jobs, mode, tau, workers, score, on_progress)
+        return _run(reader, jobs, mode, tau, workers, score, on_progress, protocol or get_protocol(None))
 
 
 def _run(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, workers: int, score: bool,
-         on_progress: Callable[[int], None] | None) -> Counts:
+         on_progress: Callable[[int], None] | None, protocol: EvalProtocol) -> Counts:
     chunks = _chunks(jobs, max(workers, 1))
     if workers <= 1 or len(chunks) <= 1:
         parts = []
         for chunk in chunks:
-            parts.append(score_jobs(reader, chunk, mode, tau, score))
+            parts.append(score_jobs(reader, chunk, mode, tau, score, protocol))
             if on_progress:
                 on_progress(len(chunk))
         return Counts.concat(parts)
@@ -198,7 +204,7 @@ def _run(reader: Reader, jobs: Sequence[FrameJob], mode: str, tau: float, worker
     results: dict[int, Counts] = {}
     with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=ctx, initializer=_init_worker,
                              initargs=(reader,)) as pool:
-        pending = {pool.submit(_score_in_worker, c, mode, tau, score): i for i, c in enumerate(chunks)}
+        pending = {pool.submit(_score_in_worker, c, mode, tau, score, protocol): i for i, c in enumerate(chunks)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:

@@ -1,4 +1,14 @@
-"""Exception types for expected bad input. Their messages name the record and say what was expected."""
+"""Exception types for expected bad input. Their messages name the record and say what was expected.
+
+:func:`run_cli` maps them to the command-line tools' exit statuses: 2 for bad input (a message, never a
+traceback), 130 when interrupted.
+"""
+
+import sys
+from collections.abc import Callable
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class AvatarError(Exception):
@@ -35,3 +45,24 @@ class MissingDependencyError(AvatarError):
         super().__init__(f"this feature needs the '{module}' package: pip install 'avatar-toolkit[{extra}]'")
         self.module = module
         self.extra = extra
+
+
+class ReleaseError(ProblemsError):
+    """The released AVATAR benchmark folder cannot be imported. ``problems`` lists every error, each naming its
+    file (nothing is written then)."""
+
+
+def run_cli(prog: str, command: Callable[[], int]) -> int:
+    """Run a CLI's ``command``; bad input (:class:`AvatarError`, ``OSError``) prints ``<prog>: error: ...`` and
+    gives 2, Ctrl-C gives 130."""
+    try:
+        return command()
+    except AvatarError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # e.g. an output not writable, a file vanished while reading
+        print(f"{prog}: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

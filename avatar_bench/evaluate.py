@@ -24,6 +24,7 @@ from avatar_bench.format import SCENARIOS, AvatarDataset, scenario_problems_by_i
 from avatar_bench.keys import KeyIndex, resolve_keys
 from avatar_bench.metrics import functional as F
 from avatar_bench.metrics.classes import ON_SCREEN, ON_SCREEN_SUBSETS, SUBSETS, FrameTable, compute_summary
+from avatar_bench.protocols import Protocol, get_protocol
 from avatar_bench.submission import Limits, Submission, raise_problems, scan_submission
 
 log = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def _progress(enabled: bool, total: int):
 def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binarize: str = "relative",
              tau: float = 0.5, scenarios: Iterable[str] | None = None, progress: bool = False,
              workers: int | None = None, limits: Limits | None = None,
-             allow_scenario_violations: bool = False) -> EvalResult:
+             allow_scenario_violations: bool = False, protocol: str | Protocol | None = None) -> EvalResult:
     """Score ``predictions`` against ``gt``.
 
     Args:
@@ -171,17 +172,23 @@ def evaluate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, binariz
         limits: submission safety limits.
         allow_scenario_violations: score frames that break their scenario's definition (with a warning)
             instead of refusing the ground truth; for work in progress, never for a released split.
+        protocol: a preset of :mod:`avatar_bench.protocols` by name (default ``lvs-native``) or a Protocol.
 
     Raises:
         SubmissionError: every problem of the submission, each with its frame (nothing is scored).
         AvatarFormatError: the ground truth is malformed, has no frame to score or unscorable frames.
     """
     chosen = _check_args(binarize, tau, scenarios)
+    prot = get_protocol(protocol)
     done = _one_pass(gt, predictions, chosen, score=True, binarize=binarize, tau=tau, progress=progress,
-                     workers=workers, limits=limits, allow=allow_scenario_violations)
+                     workers=workers, limits=limits, allow=allow_scenario_violations, protocol=prot)
     result = _result(done.gt, done.present, done.counts, done.reader, binarize=binarize, tau=tau, chosen=chosen,
                      workers=done.workers)
+    result.settings.update(prot.result_settings())
     result.settings["allow_scenario_violations"] = allow_scenario_violations
+    # on-screen frames whose GT vanished on the protocol's grid (never at the native size: refused before scoring)
+    result.summary["n_gt_vanished"] = sum(1 for im, g in zip(done.present, done.counts.gt_area, strict=True)
+                                          if g == 0 and im.scenario != "off_screen")
     result.warnings = done.warnings
     return result
 
@@ -208,7 +215,7 @@ def validate(gt: AvatarDataset | str | os.PathLike, predictions: Any, *, scenari
     """
     chosen = _check_args("relative", 0.5, scenarios)
     done = _one_pass(gt, predictions, chosen, score=False, binarize="relative", tau=0.5, progress=progress,
-                     workers=workers, limits=limits, allow=allow_scenario_violations)
+                     workers=workers, limits=limits, allow=allow_scenario_violations, protocol=get_protocol(None))
     return Validation(frames=len(done.present), warnings=done.warnings)
 
 
@@ -223,7 +230,7 @@ class _Pass:
 
 
 def _one_pass(gt, predictions, chosen: tuple[str, ...], *, score: bool, binarize: str, tau: float, progress: bool,
-              workers: int | None, limits: Limits | None, allow: bool) -> _Pass:
+              workers: int | None, limits: Limits | None, allow: bool, protocol: Protocol) -> _Pass:
     """The checks of the GT and the submission, then one pass over the frames (scoring them if ``score``)."""
     if not isinstance(gt, AvatarDataset):
         gt = AvatarDataset.load(gt)
@@ -241,7 +248,8 @@ def _one_pass(gt, predictions, chosen: tuple[str, ...], *, score: bool, binarize
         workers = 1  # an in-memory mapping would have to be pickled to each worker
     bar, update = _progress(progress, len(jobs))
     try:
-        counts = run(reader, jobs, binarize, tau, workers=workers, score=score and not problems, on_progress=update)
+        counts = run(reader, jobs, binarize, tau, workers=workers, score=score and not problems, on_progress=update,
+                     protocol=protocol)
     finally:
         if bar is not None:
             bar.close()

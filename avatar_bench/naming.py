@@ -67,3 +67,21 @@ def frame_file_name(video: str, frame_index: int, ext: str = "jpg", digits: int 
 def clip_file_name(video: str, ext: str = "mp4") -> str:
     """The clip's media file, relative to a videos folder: ``"<video>.mp4"``."""
     return f"{video}.{ext}"
+
+
+def release_clip_name(youtube_id: str, start_s: float) -> str:
+    """The released benchmark's clip (folder and video) name: ``"<youtube_id>_<start:05d>"``."""
+    return clip_name(youtube_id, start_s, digits=RELEASE_DIGITS)
+
+
+def split_frame_file(file_name: str) -> tuple[int, str]:
+    """``(frame_index, extension)`` of a frame file name of any padding (``"00012.json"`` -> ``(12, "json")``).
+
+    The extension comes back lower-cased. Raises:
+        ValueError: not ``<digits>.<ext>`` (the message names the file).
+    """
+    stem, dot, ext = file_name.rpartition(".")
+    if not dot or not ext or not _INDEX.fullmatch(stem):
+        raise ValueError(f"frame file {file_name!r}: expected '<frame index>.<extension>'")
+    return int(stem), ext.lower()
+

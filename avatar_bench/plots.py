@@ -123,7 +123,8 @@ def plot_overlay(gt, im, heat: np.ndarray, rgb: np.ndarray, settings: dict, iou:
     resized = resize_bilinear(heat, im.height, im.width)
     segs = [a.segmentation for a in gt.anns_by_image.get(im.id, []) if a.sounding]
     g = rle_utils.union(segs, (im.height, im.width))
-    pred = binarize(resized, settings["binarize"], settings["tau"])
+    rule = (settings.get("protocol") or {}).get("relative_rule", "lvs")  # drawn at the frame's size in any protocol
+    pred = binarize(resized, settings["binarize"], settings["tau"], relative_rule=rule)
     fig, ax = plt.subplots(figsize=(6, 6 * im.height / im.width))
     ax.imshow(rgb)
     ax.imshow(resized, cmap="jet", alpha=0.45, vmin=0, vmax=1)

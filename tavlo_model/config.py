@@ -99,6 +99,8 @@ class DataConfig:
     root: str = ""  # AVATAR-Synth output (videos/, vggsound.csv, annotations/{split}.json)
     csv: str = ""  # or a VGGSound-style CSV (id,start_s,label,split) ...
     videos: str = ""  # ... with its folder of <id>_<start:06d>.mp4 files (default: root/videos)
+    train_list: str = ""  # a training list (the release's vggsound_10k.txt: ytid, ytid_start or ytid,start lines):
+    # train on the clips it names, out of data.csv's train split (or the synth split), or of every data.videos mp4
     train_split: str = "train"
     val_gt: str = ""  # AVATAR-COCO file for validation ('' = root/annotations/val.json when present)
     cache_dir: str = ""  # frame cache: decode each video once to uint8 .npy ('' = decode every clip)

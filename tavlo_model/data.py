@@ -12,7 +12,6 @@ token position is the same place over time); evaluation resizes the whole frame.
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 from dataclasses import dataclass
@@ -23,6 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from avatar_bench.format import AvatarDataset
+from avatar_bench.naming import CLIP_DIGITS, RELEASE_DIGITS, clip_file_name, clip_name
+from avatar_bench.release.idlist import read_id_list
+from avatar_bench.vggsound import RowProblem, read_rows
 from tavlo_model.audio import slice_columns
 from tavlo_model.config import DataConfig, ModelConfig
 from tavlo_model.errors import TavloError
@@ -55,40 +57,66 @@ def items_from_gt(gt: AvatarDataset, video_dir: str | os.PathLike) -> list[ClipI
 
 
 def items_from_csv(csv_path: str | os.PathLike, video_dir: str | os.PathLike, split: str) -> list[ClipItem]:
-    """Training items from VGGSound-style rows ``id,start_s,label,split``; files ``<id>_<start:06d>.mp4``."""
+    """Training items from VGGSound-style rows ``id,start_s,label,split`` (read by ``avatar_bench.vggsound``);
+    files ``<id>_<start:06d>.mp4``, or the release's ``<id>_<start:05d>.mp4``."""
     items, missing = [], 0
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        for n, row in enumerate(csv.reader(fh), 1):
-            if not row or row[0].startswith("#"):
-                continue
-            if len(row) < 4:
-                raise TavloError(f"{csv_path} line {n}: expected id,start_s,label,split, got {row}")
-            if row[3].strip() != split:
-                continue
-            try:
-                name = f"{row[0].strip()}_{int(float(row[1])):06d}"
-            except ValueError:
-                raise TavloError(f"{csv_path} line {n}: start_s {row[1]!r} is not a number") from None
-            path = Path(video_dir) / f"{name}.mp4"
-            if path.exists():
-                items.append(ClipItem(str(path), name))
-            else:
-                missing += 1
+    for row in read_rows(csv_path, check_split=False):
+        if isinstance(row, RowProblem):
+            raise TavloError(f"{csv_path}: {row.detail}")
+        if row.split.strip() != split:
+            continue
+        path = _clip_path(video_dir, row.youtube_id, row.start_s)
+        if path is not None:
+            items.append(ClipItem(str(path), path.stem))
+        else:
+            missing += 1
     if missing:
         log.warning("%s: %d %s-split video(s) not found in %s, skipped", csv_path, missing, split, video_dir)
     return items
 
 
+def _clip_path(video_dir: str | os.PathLike, youtube_id: str, start_s: int) -> Path | None:
+    for digits in (CLIP_DIGITS, RELEASE_DIGITS):
+        path = Path(video_dir) / clip_file_name(clip_name(youtube_id, start_s, digits))
+        if path.exists():
+            return path
+    return None
+
+
+def items_from_folder(video_dir: str | os.PathLike) -> list[ClipItem]:
+    """Every ``<youtube_id>_<start>.mp4`` of a folder, in name order (candidates for a training list)."""
+    return [ClipItem(str(p), p.stem) for p in sorted(Path(video_dir).glob("*.mp4"))]
+
+
+def filter_by_list(items: list[ClipItem], list_path: str | os.PathLike) -> list[ClipItem]:
+    """The items a training list (the release's ``vggsound_10k.txt``) selects; logs which line format it found."""
+    try:
+        listed = read_id_list(list_path)
+    except OSError as exc:
+        raise TavloError(f"data.train_list {list_path}: cannot be read ({exc.strerror or exc})") from None
+    chosen, unmatched = listed.select_names(item.name for item in items)
+    log.info("training list %s; %s", listed.describe(), listed.report(len(chosen), len(items), unmatched))
+    if not chosen:
+        raise TavloError(f"data.train_list {list_path}: none of its {len(listed.entries)} entries "
+                         f"({listed.format or 'no valid line'}) matches one of the {len(items)} training clip(s)")
+    return [items[i] for i in chosen]
+
+
 def training_items(data: DataConfig) -> list[ClipItem]:
-    """Training videos of ``data``: the AVATAR-Synth split file when ``data.root`` is set, else the CSV."""
+    """Training videos of ``data``: the AVATAR-Synth split file when ``data.root`` is set, else the CSV, else (with
+    ``data.train_list``) every video of ``data.videos``; a training list then keeps the clips it names."""
     if data.root and not data.csv:
         gt_path = Path(data.root) / "annotations" / f"{data.train_split}.json"
         gt = AvatarDataset.load(gt_path, validate=False)
         video_dir = Path(data.videos or Path(data.root) / "videos")
-        return [ClipItem(str(video_dir / (v.file_name or f"{v.name}.mp4")), v.name) for v in gt.videos]
-    if not data.csv:
+        items = [ClipItem(str(video_dir / (v.file_name or f"{v.name}.mp4")), v.name) for v in gt.videos]
+    elif data.csv:
+        items = items_from_csv(data.csv, data.videos or Path(data.csv).parent / "videos", data.train_split)
+    elif data.train_list and data.videos:
+        items = items_from_folder(data.videos)
+    else:
         raise TavloError("data: expected data.root (an AVATAR-Synth folder) or data.csv + data.videos, got neither")
-    return items_from_csv(data.csv, data.videos or Path(data.csv).parent / "videos", data.train_split)
+    return filter_by_list(items, data.train_list) if data.train_list else items
 
 
 def usable(items: list[ClipItem]) -> list[ClipItem]:

@@ -1,6 +1,7 @@
 """``tavlo-infer``: heatmaps of every annotated frame, written as an ``avatar-eval`` submission.
 
     tavlo-infer --ckpt runs/tavlo/best.pt --gt synth/annotations/test.json --videos synth/videos --out sub.npz
+    tavlo-infer --ckpt best.pt --gt AVATAR/metadata --videos AVATAR/video --out sub.npz   # the released benchmark
 
 Each annotated frame is scored from the T-frame window that puts it at position T//2 (the window of
 ``tavlo_model.data``). Scores are absolute, in [0, 1]: ``sigmoid((cosine - c) / tau)`` with the centre ``c``
@@ -20,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from avatar_bench.errors import AvatarError
 from avatar_bench.format import AvatarDataset
+from avatar_bench.release import load_gt, submission_keys
 from tavlo_model.checkpoint import load_checkpoint
 from tavlo_model.config import TrainConfig, config_from_dict
 from tavlo_model.data import ClipDataset, items_from_gt
@@ -82,20 +85,24 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point of ``tavlo-infer``."""
     parser = argparse.ArgumentParser(prog="tavlo-infer", description=__doc__.split("\n")[0])
     parser.add_argument("--ckpt", required=True, help="checkpoint written by tavlo-train (best.pt or last.pt)")
-    parser.add_argument("--gt", required=True, help="AVATAR-COCO file whose annotated frames are scored")
+    parser.add_argument("--gt", required=True, help="AVATAR-COCO file whose annotated frames are scored, or the "
+                        "released benchmark's metadata folder")
     parser.add_argument("--videos", required=True, help="folder of the videos (<video name>.mp4)")
     parser.add_argument("--out", required=True, help="submission: .npz, .zip or a directory")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="decoding processes")
     parser.add_argument("--cache-dir", default="", help="frame cache folder (speeds up repeated runs)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--keys", default="auto", choices=("auto", "id", "release"),
+                        help="submission keys: image ids, or the release's <folder>/<frame:05d> (auto: the release's "
+                             "for an imported release, else ids)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        gt = AvatarDataset.load(args.gt)
+        gt = load_gt(args.gt)
         heatmaps = predict(args.ckpt, gt, args.videos, args.batch_size, args.workers, args.cache_dir, args.device)
-        write(args.out, heatmaps)
-    except TavloError as exc:
+        write(args.out, submission_keys(gt, heatmaps, args.keys))
+    except (TavloError, AvatarError) as exc:
         print(f"tavlo-infer: error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {len(heatmaps)} heatmaps for {len(gt.images)} annotated frames to {args.out}")

@@ -102,21 +102,30 @@ def _relative_mask(r: np.ndarray, top: float) -> np.ndarray:
     return r > thr if thr < top else r >= thr
 
 
-def binarize(resized: np.ndarray, mode: str = "relative", tau: float = 0.5) -> np.ndarray:
+def _relative(r: np.ndarray, top: float, rule: str) -> np.ndarray:
+    if rule == "lvs":
+        return _relative_mask(r, top)
+    if rule == "ge":
+        return r >= relative_threshold(r)
+    raise ValueError(f"expected relative rule 'lvs' or 'ge', got {rule!r}")
+
+
+def binarize(resized: np.ndarray, mode: str = "relative", tau: float = 0.5, relative_rule: str = "lvs") -> np.ndarray:
     """The predicted mask of a resized heatmap (same shape and memory order).
 
     ``relative`` is LVS's rule (``pred > sorted[floor(H*W/2)]`` plus the max pixels); EZ-VSL and SLAVC use
-    ``pred >= sorted[floor(H*W/2)]``, which also keeps the pixels tied at the median. ``absolute``: >= tau.
+    ``pred >= sorted[floor(H*W/2)]`` (``relative_rule="ge"``), which also keeps the pixels tied at the median.
+    ``absolute``: >= tau.
     """
     if mode == "relative":
-        return _relative_mask(resized, resized.max())
+        return _relative(resized, resized.max(), relative_rule)
     if mode == "absolute":
         return resized >= tau
     raise ValueError(f"expected binarize mode in {MODES}, got {mode!r}")
 
 
 def frame_counts(resized: np.ndarray, gt: np.ndarray | None, mode: str = "relative",
-                 tau: float = 0.5) -> tuple[int, int, int, float]:
+                 tau: float = 0.5, relative_rule: str = "lvs") -> tuple[int, int, int, float]:
     """Sufficient statistics of one frame: (|P ∩ G|, |P|, |G|, max R).
 
     Args:
@@ -124,6 +133,7 @@ def frame_counts(resized: np.ndarray, gt: np.ndarray | None, mode: str = "relati
         gt: (H, W) boolean GT mask, or None for an off-screen frame (only the max is computed).
         mode: "relative" or "absolute".
         tau: threshold of the absolute mode.
+        relative_rule: "lvs" (> median plus the max pixels) or "ge" (>= median) for the relative mode.
     """
     r = resized.ravel(order="F")  # a view for Fortran-ordered input, like pycocotools' masks
     top = float(r.max())
@@ -135,7 +145,7 @@ def frame_counts(resized: np.ndarray, gt: np.ndarray | None, mode: str = "relati
     if g.dtype != bool:
         g = g != 0
     if mode == "relative":
-        pred = _relative_mask(r, top)
+        pred = _relative(r, top, relative_rule)
     elif mode == "absolute":
         pred = r >= tau
     else:
