@@ -88,7 +88,7 @@ def test_prepare_from_a_csv(server, tmp_path):
     csv.write_text(f'{GOOD},0,"engine, idling",test\nmissing_404,0,dog,train\nbad id,1,x,test\n', encoding="utf-8")
     cfg = PrepareConfig(download=_config(server))
     summary = prepare(f"csv:{csv}", tmp_path / "work", cfg)
-    assert summary["kept_videos"] == 1 and summary["rejected"] == {"unavailable": 1, "bad_id": 1}
+    assert summary.kept == 1 and summary.rejected == {"unavailable": 1, "bad_id": 1}
     frames = pd.read_parquet(tmp_path / "work" / "manifests" / "frames.parquet")
     assert set(frames["video_id"]) == {f"{GOOD}_000000"} and set(frames["label"]) == {"engine, idling"}
     assert len(frames) == 5
