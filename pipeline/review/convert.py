@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pipeline.review.config as C
 from avatar_bench.format import SCENARIOS
 from avatar_bench.rules import scenario_of, scenario_violations
 from pipeline.records import STATUS_OK, STATUS_REJECTED
-from pipeline.review import config as C
 from pipeline.review.brush import BrushError, brush_to_coco
 
 STATUS_SKIPPED = "skipped"

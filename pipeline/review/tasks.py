@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pipeline.review.config as C
 from avatar_bench import rle as coco_rle
 from pipeline.errors import Rejected
 from pipeline.proposals.records import ProposalRecord
-from pipeline.review import config as C
 from pipeline.review.brush import coco_to_brush
 
 log = logging.getLogger(__name__)
