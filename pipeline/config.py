@@ -103,6 +103,11 @@ def _parse_text(text: _Text, hint: Any) -> Any:
     accepts_str = hint is str or hint is Any or str in typing.get_args(hint) or hint is Path
     if accepts_str and not isinstance(parsed, str):
         return raw
+    if isinstance(parsed, str) and (hint is float or float in typing.get_args(hint)):
+        try:  # YAML 1.1 reads "1e12" as text; a number field takes it as the number it says
+            return float(raw)
+        except ValueError:
+            pass
     return parsed
 
 
