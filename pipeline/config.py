@@ -100,7 +100,7 @@ def _parse_text(text: _Text, hint: Any) -> Any:
         parsed = yaml.safe_load(raw)
     except yaml.YAMLError:
         parsed = raw
-    accepts_str = hint is str or hint is Any or str in typing.get_args(hint) or hint is Path
+    accepts_str = hint is str or str in typing.get_args(hint) or hint is Path  # Any: the YAML value
     if accepts_str and not isinstance(parsed, str):
         return raw
     if isinstance(parsed, str) and (hint is float or float in typing.get_args(hint)):
