@@ -1,7 +1,7 @@
 """Speed of ``avatar-eval`` at full AVATAR size against an LVS-style per-frame loop and the I/O floor.
 
-    python benchmarks/eval_speed.py                  # 24,266 frames, 640x360 GT, 224x224 float32 heatmaps (.npz)
-    python benchmarks/eval_speed.py --frames 2000    # a quick run
+    python -m benchmarks.eval_speed                  # 24,266 frames, 640x360 GT, 224x224 float32 heatmaps (.npz)
+    python -m benchmarks.eval_speed --frames 2000    # a quick run
 
 The data (synthetic GT from avatar_bench.testing.dummies and a model-like "blob" submission) is made once and
 cached under --workdir. Each method then runs in a fresh subprocess, so its peak RSS is its own:
@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from anywhere without installing the package
 
 
 def prepare(workdir: Path, n: int, dtype: str) -> tuple[Path, Path]:
@@ -151,7 +150,8 @@ def measure(method: str, gt: Path, sub: Path, limit: int | None, workers: int | 
 
 
 def run_subprocess(method: str, gt: Path, sub: Path, limit: int | None, workers: int | None) -> dict:
-    cmd = [sys.executable, __file__, "--_measure", method, "--_gt", str(gt), "--_sub", str(sub)]
+    me = ["-m", __spec__.name] if __spec__ is not None else [__file__]  # the child runs the way this one does
+    cmd = [sys.executable, *me, "--_measure", method, "--_gt", str(gt), "--_sub", str(sub)]
     cmd += ["--_limit", str(limit or 0)] + (["--workers", str(workers)] if workers else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:

@@ -6,7 +6,8 @@ table compares scan strategies of frame choice: cost, and how close each one's p
 to the sharpest frame of that bin (exhaustive full-resolution reference). The projection assumes the
 paper's ~70k candidate videos on 16 cores with one worker process per core.
 
-    python benchmarks/pipeline_cpu.py [--repeats 5] [--media ../shared/media]
+    python -m benchmarks.pipeline_cpu [--repeats 5] [--media ../shared/media]     (from the repository root;
+    python benchmarks/pipeline_cpu.py works too once the package is installed)
 """
 
 from __future__ import annotations
@@ -18,16 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+import cv2
 
-import cv2  # noqa: E402
-
-from pipeline.activity import detect_activity  # noqa: E402
-from pipeline.dummies import write_clip  # noqa: E402
-from pipeline.frames import FrameConfig, _Bins, _scan, choose_frames, constant_rate  # noqa: E402
-from pipeline.media import laplacian_var, luma, open_media  # noqa: E402
-from pipeline.probe import probe_video  # noqa: E402
-from pipeline.records import VideoRecord  # noqa: E402
+from pipeline.activity import detect_activity
+from pipeline.dummies import write_clip
+from pipeline.frames import FrameConfig, _Bins, _scan, choose_frames, constant_rate
+from pipeline.media import laplacian_var, luma, open_media
+from pipeline.probe import probe_video
+from pipeline.records import VideoRecord
 
 REAL_640x360 = ("airplane_flyover_then_silence.mp4", "silent_film_offscreen_piano.mp4")
 

@@ -6,7 +6,8 @@ Each backend's ratio is against its own one-frame-at-a-time row, measured in the
 against the no-weights stage (reading frames and writing the manifest only). Needs ../shared (real media and
 models); set AVATAR_SHARED to point elsewhere.
 
-    python benchmarks/proposals.py [--frames 8] [--repeat 2]
+    python -m benchmarks.proposals [--frames 8] [--repeat 2]      (from the repository root: it reuses
+    benchmarks.gpu_proposals and tests.proposals.frames_fixture)
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-SHARED = Path(os.environ.get("AVATAR_SHARED", REPO.parent / "shared"))
+from benchmarks.gpu_proposals import _timed
 
-from benchmarks.gpu_proposals import _timed  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("AVATAR_SHARED", REPO.parent / "shared"))
 
 
 def _row(name: str, batch: int | str, fps: float, base: float) -> dict:
@@ -88,8 +88,8 @@ def bench_stage(frames: int) -> list[dict]:
         with tempfile.TemporaryDirectory() as tmp:
             write_frames_manifest(Path(tmp), clips)
             start = time.perf_counter()
-            summary = propose(tmp, cfg)
-            fps = summary["processed"] / (time.perf_counter() - start)
+            stats = propose(tmp, cfg)
+            fps = stats.processed / (time.perf_counter() - start)
         rows.append(_row(label + " (incl. model load)", 8, fps, rows[0]["frames_per_s"] if rows else fps))
     return rows
 

@@ -1,7 +1,9 @@
 """Push and pull throughput (tasks/s) against a real Label Studio, 1,000 tasks with masks.
 
-    python benchmarks/review_sync.py                   # starts its own Label Studio (scripts/labelstudio.py)
-    python benchmarks/review_sync.py --url http://127.0.0.1:8080 --token-file work/labelstudio/token --root work
+    python -m benchmarks.review_sync                   # starts its own Label Studio (scripts/labelstudio.py)
+    python -m benchmarks.review_sync --url http://127.0.0.1:8080 --token-file work/labelstudio/token --root work
+
+(from the repository root, or ``python benchmarks/review_sync.py`` with the package installed)
 
 Each task is a 640x360 frame with two SAM-like masks (brush RLE pre-annotations). Measured in the same run:
 
@@ -15,7 +17,6 @@ Each task is a 640x360 frame with two SAM-like masks (brush RLE pre-annotations)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -25,15 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from anywhere without installing
+from avatar_bench import rle
+from avatar_bench.format import Category
+from pipeline.layout import WorkDir
+from pipeline.proposals.records import InstanceProposal, ProposalRecord
+from pipeline.review import ReviewConfig, pull, push
+from pipeline.review.client import LabelStudioClient
+from pipeline.review.convert import convert_task
 
-from avatar_bench import rle  # noqa: E402
-from avatar_bench.format import Category  # noqa: E402
-from pipeline.manifest import Manifest  # noqa: E402
-from pipeline.review import ReviewConfig, pull, push  # noqa: E402
-from pipeline.review.client import LabelStudioClient  # noqa: E402
-from pipeline.review.convert import convert_task  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 H, W = 360, 640
 CATS = [Category(id=1, name="dog"), Category(id=2, name="car")]
@@ -48,19 +49,21 @@ def ellipse(rng: np.random.Generator) -> np.ndarray:
 def make_proposals(work: Path, n: int, prefix: str) -> None:
     """A proposals manifest of ``n`` frames with two masked instances each (no JPEG needed to push)."""
     rng = np.random.default_rng(0)
-    rows = []
-    (work / "frames").mkdir(parents=True, exist_ok=True)  # the local-files storage must exist
+    records = []
+    layout = WorkDir(work)
+    layout.frames.mkdir(parents=True, exist_ok=True)  # the local-files storage must exist
     for i in range(n):
         vid = f"{prefix}{i:07d}_000000"
-        insts = [{"instance_id": f"{vid}#{k}", "category": CATS[k].name, "det_score": 0.9, "sounding": k == 0,
-                  "sounding_score": 0.5, "bbox": [0, 0, 1, 1], "rle": rle.encode(ellipse(rng))} for k in range(2)]
-        rows.append(dict(frame_id=f"{vid}/000012", video_id=vid, image_path=str(work / "frames" / vid / "000012.jpg"),
-                         width=W, height=H, frame_index=12, timestamp_s=0.48, label="dog barking", split="train",
-                         scenario="single", scenario_score=0.8, flagged=False, flag_reasons="[]", audio_tags="[]",
-                         heard_categories='["dog"]', instances=json.dumps(insts), model_version="bench",
-                         status="ok", reason=""))
-    with Manifest(work / "manifests", "proposals", key="frame_id", flush_every=10_000) as m:
-        m.extend(rows)
+        insts = [InstanceProposal(instance_id=k + 1, category=CATS[k].name, detector_label=CATS[k].name,
+                                  det_score=0.9, sounding=k == 0, sounding_score=0.5, bbox=[0, 0, 1, 1],
+                                  rle=rle.encode(ellipse(rng))) for k in range(2)]
+        image = str(layout.frame_image(vid, 12))
+        records.append(ProposalRecord(frame_id=f"{vid}/000012", video_id=vid, image_path=image, width=W, height=H,
+                                      frame_index=12, timestamp_s=0.48, label="dog barking", split="train",
+                                      scenario="single", scenario_score=0.8, heard_categories=["dog"],
+                                      instances=insts, model_version="bench"))
+    with layout.manifest("proposals", flush_every=10_000) as m:
+        m.extend(records)
 
 
 def accept_all(client: LabelStudioClient, project: int) -> None:
@@ -136,15 +139,15 @@ def run(base: Path, client: LabelStudioClient, n: int) -> list[tuple[str, int, f
     make_proposals(base / "b", small, "sb")
     t_slow, _ = timed(push, base / "b", slow_cfg, client)
     t_push, s = timed(push, base / "a", cfg, client)
-    assert s["pushed"] == n, s
+    assert s.processed == n, s
     t_again, s = timed(push, base / "a", cfg, client)
-    assert s["already"] == n, s
-    accept_all(client, s["project_id"])
-    t_base_pull, got = timed(pull_baseline, client, s["project_id"], small)
+    assert s.skipped == n, s
+    accept_all(client, s.info["project_id"])
+    t_base_pull, got = timed(pull_baseline, client, s.info["project_id"], small)
     t_pull, p = timed(pull, base / "a", base / "out", cfg, client)
-    assert p["merged"] == n and got == small, (p, got)
+    assert p.counts["merged"] == n and got == small, (p, got)
     t_repull, p = timed(pull, base / "a", base / "out", cfg, client)
-    assert p["unchanged"] == n, p
+    assert p.skipped == n, p
     push_base, pull_base = small / t_slow, small / t_base_pull
     return [("push baseline: 1 task per request", small, t_slow, None),
             ("push: 100 tasks per request", n, t_push, push_base),

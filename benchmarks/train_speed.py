@@ -1,6 +1,6 @@
 """TAVLO training speed on the CPU: samples/s and the share of time spent waiting for data.
 
-    python benchmarks/train_speed.py [--data SYNTH_DIR] [--model tavlo_r18_t4_cpu] [--batch 8] [--steps 6]
+    python -m benchmarks.train_speed [--data SYNTH_DIR] [--model tavlo_r18_t4_cpu] [--batch 8] [--steps 6]
 
 Runs the real training step (``tavlo_model.engine.train_one_epoch``) for a few optimizer steps with four
 inputs, all in the same run: decoding every clip in the main process (the baseline), decoding in 2 DataLoader
@@ -18,11 +18,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-
-from tavlo_model.config import update  # noqa: E402
-from tavlo_model.data import ClipDataset, training_items, usable  # noqa: E402
-from tavlo_model.throughput import make_config, real, synthetic  # noqa: E402
+from tavlo_model.config import update
+from tavlo_model.data import ClipDataset, training_items, usable
+from tavlo_model.throughput import make_config, real, synthetic
 
 
 def warm_cache(cfg) -> float:

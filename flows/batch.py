@@ -36,8 +36,8 @@ def annotation_batch(source: str, batch: str = "default", categories: str | None
     proposed = with_runner(propose_flow, task_runner)(batch, propose_config)
     pushed = review_push_flow(batch, project, categories)
     stages = {"prepare": prepared, "propose": proposed, "push": pushed}
-    create_markdown_artifact(report(batch, stages, pushed["progress"]), key=artifact_key("batch", batch))
-    return stages
+    create_markdown_artifact(report(batch, stages, pushed.info["progress"]), key=artifact_key("batch", batch))
+    return {name: stats.to_dict() for name, stats in stages.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,11 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", default="default")
     parser.add_argument("--categories", default=None)
     parser.add_argument("--project", default=None)
+    parser.add_argument("--prepare-config", type=json.loads, default=None, help="JSON of PrepareConfig fields")
     parser.add_argument("--propose-config", type=json.loads, default=None, help="JSON of ProposeConfig fields")
     parser.add_argument("--task-runner", default="thread", help="thread | dask | dask:tcp://HOST:8786")
     args = parser.parse_args(argv)
-    result = annotation_batch(args.source, args.batch, args.categories, args.project, None, args.propose_config,
-                              args.task_runner)
+    result = annotation_batch(args.source, args.batch, args.categories, args.project, args.prepare_config,
+                              args.propose_config, args.task_runner)
     print(json.dumps(result, indent=2, default=str))
     return 0
 

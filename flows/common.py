@@ -1,6 +1,8 @@
 """Wiring helpers shared by the flows: where a batch lives, task runners, cache and retry policies, reports.
 
-Nothing here knows a stage's internals: the flows call the ``pipeline`` stages, which own their manifests.
+Nothing here knows a stage's internals: the flows call the ``pipeline`` stages, which own their manifests; a
+batch's files are reached through :class:`pipeline.layout.WorkDir`, a stage's result is a
+:class:`pipeline.stats.StageStats` rendered as it renders itself.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 
+from pipeline.layout import WorkDir
 from pipeline.settings import get_settings
+from pipeline.stats import StageStats
 
 # A stage task is skipped on a rerun with the same inputs and the same code; the flows add a fingerprint of the
 # source to the inputs and force a recompute when the stage's own output is missing (the dataset stays the
@@ -26,17 +29,22 @@ NETWORK_RETRIES = {"retries": 2, "retry_delay_seconds": [float(s) for s in
 
 
 def batch_dir(batch: str) -> Path:
-    """``<AVATAR_WORK_DIR>/batches/<batch>``: the batch's manifests, frames and videos."""
+    """``<AVATAR_WORK_DIR>/batches/<batch>``: the batch's work folder (manifests, frames and videos)."""
+    return batch_work(batch).root
+
+
+def batch_work(batch: str) -> WorkDir:
+    """The :class:`WorkDir` of a batch; PipelineError for a name that is not a plain folder name."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", batch):
         from pipeline.errors import PipelineError
 
         raise PipelineError(f"batch {batch!r}: expected letters, digits, '.', '_' or '-' (at most 64)")
-    return (Path(get_settings().work_dir) / "batches" / batch).resolve()
+    return WorkDir(Path(get_settings().work_dir) / "batches" / batch)
 
 
 def annotations_dir() -> Path:
-    """Where every batch's reviewed annotations are merged (``<AVATAR_WORK_DIR>/annotations``)."""
-    return (Path(get_settings().work_dir) / "annotations").resolve()
+    """Where every batch's reviewed annotations are merged: the annotations folder of the whole work dir."""
+    return WorkDir(get_settings().work_dir).annotations
 
 
 def source_fingerprint(source: str) -> str:
@@ -99,14 +107,10 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")[:100]
 
 
-def report(batch: str, stages: dict[str, dict[str, Any] | None], progress: dict[str, int] | None) -> str:
+def report(batch: str, stages: dict[str, StageStats | None], progress: dict[str, int] | None) -> str:
     """The run's markdown artifact: kept/rejected counts per stage and the review progress."""
     lines = [f"# AVATAR annotation batch `{batch}`", "", "| stage | kept | rejected | reasons |", "|---|---|---|---|"]
-    for name, s in stages.items():
-        if s is None:
-            continue
-        kept, rejected, reasons = _counts(name, s)
-        lines.append(f"| {name} | {kept} | {rejected} | {', '.join(f'{k}: {v}' for k, v in reasons.items())} |")
+    lines += [s.markdown_row(name) for name, s in stages.items() if s is not None]
     if progress:
         done = progress.get("annotated", 0)
         total = progress.get("tasks", 0)
@@ -114,18 +118,3 @@ def report(batch: str, stages: dict[str, dict[str, Any] | None], progress: dict[
         lines += ["", f"**Review progress**: {done}/{total} tasks annotated ({pct:.0f} %), "
                       f"{progress.get('skipped', 0)} skipped."]
     return "\n".join(lines) + "\n"
-
-
-def _counts(name: str, s: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    if name == "prepare":
-        return (f"{s.get('kept_videos', 0)} videos, {s.get('frames', 0)} frames",
-                sum((s.get("rejected") or {}).values()), s.get("rejected") or {})
-    if name == "propose":
-        done = s.get("processed", 0) + s.get("skipped", 0)
-        return f"{done - s.get('rejected', 0)} frames", s.get("rejected", 0), s.get("reasons") or {}
-    if name == "push":
-        return f"{s.get('pushed', 0)} new + {s.get('already', 0)} already", s.get("rejected", 0), s.get("reasons") or {}
-    if name == "pull":
-        return (f"{s.get('merged', 0)} merged", s.get("rejected", 0) + s.get("skipped", 0),
-                {"malformed": len(s.get("malformed") or [])})
-    return "", "", {}

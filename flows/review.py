@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import NETWORK_RETRIES, annotations_dir, artifact_key, batch_dir, only_network_errors, report
+from flows.common import NETWORK_RETRIES, annotations_dir, artifact_key, batch_work, only_network_errors, report
+from pipeline.stats import StageStats
 
 
 def review_config(batch: str, project: str | None, categories: str | None):
-    from pipeline.review import ReviewConfig, load_categories
+    from pipeline.config import load_config
+    from pipeline.review import ReviewConfig
 
-    return ReviewConfig(project=project or f"AVATAR {batch}", categories=load_categories(categories))
+    return load_config(ReviewConfig, values={"project": project or f"AVATAR {batch}", "categories": categories})
 
 
 # Label Studio is remote state: never cached (push and pull are idempotent themselves), retried when unreachable.
 @task(name="review-push", cache_policy=NO_CACHE, retry_condition_fn=only_network_errors, **NETWORK_RETRIES)
-def push_task(work_dir: str, batch: str, project: str | None, categories: str | None) -> dict[str, Any]:
+def push_task(work_dir: str, batch: str, project: str | None, categories: str | None) -> StageStats:
     from pipeline.review import push
 
     return push(work_dir, review_config(batch, project, categories))
 
 
 @task(name="review-pull", cache_policy=NO_CACHE, retry_condition_fn=only_network_errors, **NETWORK_RETRIES)
-def pull_task(work_dir: str, out: str, batch: str, project: str | None, categories: str | None) -> dict[str, Any]:
+def pull_task(work_dir: str, out: str, batch: str, project: str | None, categories: str | None) -> StageStats:
     from pipeline.review import pull
 
     return pull(work_dir, out, review_config(batch, project, categories))
@@ -41,19 +41,21 @@ def progress_task(project_id: int) -> dict[str, int]:
 
 @flow(name="avatar-review-push", log_prints=True)
 def review_push_flow(batch: str = "default", project: str | None = None,
-                     categories: str | None = None) -> dict[str, Any]:
+                     categories: str | None = None) -> StageStats:
     """Send the batch's proposals to the Label Studio project (default title ``AVATAR <batch>``)."""
-    summary = push_task(str(batch_dir(batch)), batch, project, categories)
-    progress = progress_task(summary["project_id"])
-    create_markdown_artifact(report(batch, {"push": summary}, progress), key=artifact_key("review-push", batch))
-    return {**summary, "progress": progress}
+    stats = push_task(str(batch_work(batch).root), batch, project, categories)
+    stats.info["progress"] = progress_task(stats.info["project_id"])
+    create_markdown_artifact(report(batch, {"push": stats}, stats.info["progress"]),
+                             key=artifact_key("review-push", batch))
+    return stats
 
 
 @flow(name="avatar-review-pull", log_prints=True)
 def review_pull_flow(batch: str = "default", project: str | None = None, categories: str | None = None,
-                     out: str | None = None) -> dict[str, Any]:
+                     out: str | None = None) -> StageStats:
     """Merge the batch's verified annotations into ``out`` (default ``<AVATAR_WORK_DIR>/annotations``)."""
-    summary = pull_task(str(batch_dir(batch)), out or str(annotations_dir()), batch, project, categories)
-    progress = progress_task(summary["project_id"])
-    create_markdown_artifact(report(batch, {"pull": summary}, progress), key=artifact_key("review-pull", batch))
-    return {**summary, "progress": progress}
+    stats = pull_task(str(batch_work(batch).root), out or str(annotations_dir()), batch, project, categories)
+    stats.info["progress"] = progress_task(stats.info["project_id"])
+    create_markdown_artifact(report(batch, {"pull": stats}, stats.info["progress"]),
+                             key=artifact_key("review-pull", batch))
+    return stats

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.config import StrictConfig, require
 from pipeline.errors import Rejected
 from pipeline.media import decode_audio_mono
 from pipeline.records import ActivityRecord
@@ -33,7 +34,7 @@ SILENCE_DB = -120.0  # level reported for digital silence (log of zero)
 
 
 @dataclass(slots=True, kw_only=True)
-class ActivityConfig:
+class ActivityConfig(StrictConfig):
     """Parameters of the RMS activity detector."""
 
     sample_rate: int = 16000  # audio is resampled to mono at this rate
@@ -49,6 +50,18 @@ class ActivityConfig:
     merge_gap_s: float = 0.7  # gaps up to this long are bridged (speech pauses, ticks, footsteps, beats)
     min_segment_s: float = 0.25  # shorter isolated bursts (a click) are not segments
     min_active_s: float = 0.5  # less activity than this in a clip: rejected as silent_audio
+
+    def validate(self) -> None:
+        require(self.sample_rate >= 1000, "activity.sample_rate", "at least 1000 Hz", self.sample_rate)
+        require(self.frame_length >= 16, "activity.frame_length", "at least 16 samples", self.frame_length)
+        require(1 <= self.hop <= self.frame_length, "activity.hop", f"1..frame_length ({self.frame_length})",
+                self.hop)
+        for name in ("ref_percentile", "noise_percentile"):
+            require(0 <= getattr(self, name) <= 100, f"activity.{name}", "a percentile in [0, 100]",
+                    getattr(self, name))
+        require(0 <= self.noise_fraction <= 1, "activity.noise_fraction", "a fraction in [0, 1]", self.noise_fraction)
+        for name in ("smooth_s", "min_range_db", "merge_gap_s", "min_segment_s", "min_active_s"):
+            require(getattr(self, name) >= 0, f"activity.{name}", "0 or more", getattr(self, name))
 
 
 def rms_db(samples: np.ndarray, config: ActivityConfig) -> np.ndarray:

@@ -1,8 +1,10 @@
 """``avatar-pipeline``: one entry point, one module per subcommand (imported only when chosen).
 
-Each command module exposes ``add_arguments(parser)`` and ``run(args) -> int``. Expected failures
-(:class:`~avatar_bench.errors.AvatarError`, which :class:`PipelineError` extends) print one clear line
-and exit 2; there is no traceback for user mistakes.
+Each command module exposes ``add_arguments(parser)`` and ``run(args) -> int``; the flags every command shares
+(``--work-dir``, ``-q``, ``-v``, ``--json``, ``--no-progress``, ``--config``/``--set``) come from
+:mod:`pipeline.commands.common`. Expected failures (:class:`~avatar_bench.errors.AvatarError`, which
+:class:`PipelineError` extends) print one clear line and exit 2; there is no traceback for user mistakes. Log
+lines print above the progress bars (tqdm's logging redirect), which only show on a terminal.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import sys
 
 from avatar_bench.errors import AvatarError
+from pipeline.commands.common import HelpFormatter, common_parser
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -25,34 +28,46 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, object | None]:
-    parser = argparse.ArgumentParser(prog="avatar-pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser = argparse.ArgumentParser(prog="avatar-pipeline", description=__doc__.splitlines()[0],
+                                     formatter_class=HelpFormatter)
+    parser.add_argument("-v", "--verbose", dest="main_verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, add_help=False)
     # Import only the chosen command's module (heavy dependencies stay unloaded otherwise).
     chosen = next((a for a in argv if a in COMMANDS), None)
-    module = None
-    if chosen is not None:
-        module = importlib.import_module(COMMANDS[chosen][0])
-        cmd_parser = sub.choices[chosen]
-        cmd_parser.add_argument("-h", "--help", action="help", help="show this help message and exit")
-        cmd_parser.description = COMMANDS[chosen][1]
-        module.add_arguments(cmd_parser)
+    module = importlib.import_module(COMMANDS[chosen][0]) if chosen is not None else None
+    for name, (_, help_text) in COMMANDS.items():
+        if name != chosen:
+            sub.add_parser(name, help=help_text, add_help=False)
+            continue
+        # commands with actions (review push|pull|status) give the shared flags to each action instead
+        parents = [] if getattr(module, "HAS_ACTIONS", False) else [common_parser()]
+        cmd = sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter,
+                             parents=parents)
+        module.add_arguments(cmd)
     return parser, module
 
 
+def _logging(args: argparse.Namespace) -> None:
+    verbose = getattr(args, "verbose", False) or args.main_verbose
+    level = logging.DEBUG if verbose else logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for note in getattr(args, "deprecated", []):
+        logging.getLogger("avatar-pipeline").warning(note)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, module = build_parser(argv)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if module is None:
         parser.print_help()
         return 2
+    _logging(args)
     try:
-        return int(module.run(args) or 0)
+        with logging_redirect_tqdm():
+            return int(module.run(args) or 0)
     except AvatarError as exc:
         print(f"avatar-pipeline {args.command}: error: {exc}", file=sys.stderr)
         return 2

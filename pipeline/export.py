@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,18 @@ from avatar_bench.format import (
     scenario_problems_by_image,
 )
 from avatar_bench.io import atomic_path, atomic_write_text
+from pipeline.config import StrictConfig
 from pipeline.errors import PipelineError
+from pipeline.stats import StageStats
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExportConfig(StrictConfig):
+    """Settings of ``export`` (loaded by :func:`pipeline.config.load_config` like every stage's)."""
+
+    keep_inconsistent: bool = False  # keep frames that break their scenario's definition (listed either way)
 
 
 def _load(path: Path) -> AvatarDataset:
@@ -68,20 +78,26 @@ def split_stats(ds: AvatarDataset) -> dict[str, Any]:
             "masks": dict(edits)}
 
 
-def export(src: str | os.PathLike, out: str | os.PathLike, keep_inconsistent: bool = False) -> dict[str, Any]:
+def export(src: str | os.PathLike, out: str | os.PathLike, config: ExportConfig | None = None, *,
+           keep_inconsistent: bool | None = None) -> StageStats:
     """Write the release files and the dataset card.
 
     Args:
         src: folder of the reviewed split files (``review pull``'s output).
         out: release folder (created).
-        keep_inconsistent: keep frames that break their scenario's definition (they are listed either way).
+        config: export settings.
+        keep_inconsistent: overrides ``config.keep_inconsistent``.
 
     Returns:
-        ``{"splits": {split: stats}, "excluded": [problems], "files": [paths], "card": path}``.
+        The stage's statistics: ``kept`` frames released, ``rejected`` (``breaks_scenario`` when left out),
+        breakdown ``scenario``, counts ``videos``, ``instances``; info ``splits`` (per-split counts),
+        ``excluded`` (problems), ``files``, ``card``.
 
     Raises:
         PipelineError: no split file in ``src``, or a structurally broken one.
     """
+    config = config or ExportConfig()
+    keep_inconsistent = config.keep_inconsistent if keep_inconsistent is None else keep_inconsistent
     src, out = Path(src), Path(out)
     if not any((src / f"{s}.json").exists() for s in SPLITS):
         raise PipelineError(f"export: no split file in {src} (expected train/val/test.json from `review pull`)")
@@ -101,7 +117,20 @@ def export(src: str | os.PathLike, out: str | os.PathLike, keep_inconsistent: bo
     summary["card"] = str(out / "dataset_card.md")
     atomic_write_text(out / "dataset_card.md", card_markdown(summary, src, keep_inconsistent))
     log.info("exported %d frames to %s", sum(s["frames"] for s in summary["splits"].values()), out)
-    return summary
+    return _stats(summary, keep_inconsistent)
+
+
+def _stats(summary: dict[str, Any], keep_inconsistent: bool) -> StageStats:
+    stats = StageStats(stage="export", unit="frame", headline="{kept} frames, {videos} videos", info=summary)
+    for split in summary["splits"].values():
+        stats.keep(split["frames"])
+        stats.count("videos", split["videos"])
+        stats.count("instances", split["instances"])
+        for scenario, n in split["scenarios"].items():
+            stats.tally("scenario", scenario, n)
+    if summary["excluded"] and not keep_inconsistent:
+        stats.reject("breaks_scenario", len({p.split(":")[0] for p in summary["excluded"]}))
+    return stats
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:

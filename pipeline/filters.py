@@ -1,12 +1,16 @@
 """Record filters in the style of datatrove: a filter only says keep or drop (with a reason).
 
 A subclass implements ``filter(record) -> bool | (bool, reason)``. The base normalises the answer, counts
-kept records and drops per reason, marks dropped records (``record.reject(reason, detail)``) and hands them
-to an optional writer (e.g. ``Manifest.append``), so every drop is recorded with its reason::
+kept records and drops per reason in one :class:`~pipeline.stats.StageStats` for the filter's whole life (make
+one per run, not per record), marks dropped records (``record.reject(reason, detail)``) and hands them to an
+optional writer (e.g. ``Manifest.append``), so every drop is recorded with its reason::
 
     probe_filter = ProbeFilter(ProbeConfig(min_short_side=360))
     kept = list(probe_filter.run(probe_records, dropped=manifest.append))
     probe_filter.dropped  # Counter({"too_small": 3, "no_audio": 1})
+
+Filters that run in worker processes count there; the parent adds their stats up with
+``probe_filter.stats.merge(worker_stats)``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from pipeline.stats import StageStats
 
 FilterResult = bool | tuple[bool, str]
 
@@ -26,8 +32,15 @@ class BaseFilter(ABC):
     default_reason: str = "filtered"
 
     def __init__(self) -> None:
-        self.kept = 0
-        self.dropped: Counter[str] = Counter()
+        self.stats = StageStats(stage=self.name, unit="video", headline="{kept} kept")
+
+    @property
+    def kept(self) -> int:
+        return self.stats.kept
+
+    @property
+    def dropped(self) -> Counter[str]:
+        return self.stats.rejected
 
     @abstractmethod
     def filter(self, record: Any) -> FilterResult:
@@ -41,11 +54,12 @@ class BaseFilter(ABC):
         """Run :meth:`filter`, count the outcome and mark a dropped record; return ``(keep, reason)``."""
         result = self.filter(record)
         keep, reason = (result, "") if isinstance(result, bool) else (bool(result[0]), str(result[1] or ""))
+        self.stats.processed += 1
         if keep:
-            self.kept += 1
+            self.stats.keep()
             return True, ""
         reason = reason or self.default_reason
-        self.dropped[reason] += 1
+        self.stats.reject(reason)
         if hasattr(record, "reject"):
             record.reject(reason, self.explain(record, reason))
         return False, reason

@@ -35,15 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar_bench import naming
+from pipeline.config import StrictConfig, require
 from pipeline.errors import Rejected
 from pipeline.media import coarse_sharpness, full_sharpness, open_media, stream_fps, stream_seconds, write_jpeg
-from pipeline.records import FrameRecord, ProbeRecord, SelectionRecord, VideoRecord, make_frame_id
+from pipeline.records import FrameRecord, ProbeRecord, SelectionRecord, VideoRecord
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, kw_only=True)
-class FrameConfig:
+class FrameConfig(StrictConfig):
     """Parameters of frame choice."""
 
     n_frames: int = 5  # AVATAR annotates ~5 frames per video
@@ -57,6 +59,16 @@ class FrameConfig:
     min_relative_sharpness: float = 0.5  # candidates must reach this fraction of the clip's median score
     min_sharpness: float = 1.0  # coarse score floor: flat frames (black, fades) hold nothing to annotate
     jpeg_quality: int = 95
+
+    def validate(self) -> None:
+        require(self.n_frames >= 1, "frames.n_frames", "at least 1 frame per video", self.n_frames)
+        for name in ("stride", "full_stride", "coarse_scale", "per_bin"):
+            require(getattr(self, name) >= 1, f"frames.{name}", "at least 1", getattr(self, name))
+        for name in ("min_gap_s", "min_relative_sharpness", "min_sharpness"):
+            require(getattr(self, name) >= 0, f"frames.{name}", "0 or more", getattr(self, name))
+        require(self.refine_radius is None or self.refine_radius >= 0, "frames.refine_radius", "null or 0 or more",
+                self.refine_radius)
+        require(1 <= self.jpeg_quality <= 100, "frames.jpeg_quality", "1..100", self.jpeg_quality)
 
 
 class _Bins:
@@ -239,9 +251,12 @@ def _candidates(video: VideoRecord, probe: ProbeRecord, bins: _Bins, config: Fra
 
 def _write(video: VideoRecord, cand: tuple, frames_dir: Path, config: FrameConfig) -> FrameRecord:
     _, index, t, frame, _ = cand
-    image_path = (frames_dir / video.video_id / f"{index:06d}.jpg").resolve()
+    root = frames_dir.resolve()
+    image_path = (root / naming.frame_file_name(video.video_id, index)).resolve()
+    if not image_path.is_relative_to(root):  # ids are checked at the source; this is the last line of defence
+        raise Rejected("bad_name", f"video {video.video_id!r}: its frames would land outside {root}")
     write_jpeg(frame, image_path, config.jpeg_quality)
-    return FrameRecord(frame_id=make_frame_id(video.video_id, index), video_id=video.video_id,
-                       video_path=str(Path(video.path).resolve()), frame_index=index, timestamp_s=round(t, 4),
+    return FrameRecord(frame_id=naming.frame_id(video.video_id, index), video_id=video.video_id,
+                       video_path=str(Path(video.path).absolute()), frame_index=index, timestamp_s=round(t, 4),
                        image_path=str(image_path), width=int(frame.width), height=int(frame.height),
                        sharpness=round(full_sharpness(frame), 3), label=video.label, split=video.split)

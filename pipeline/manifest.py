@@ -20,12 +20,14 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from avatar_bench.io import atomic_path
+from pipeline.errors import PipelineError
+from pipeline.records import STATUS_OK, STATUS_REJECTED, Record
 
-STATUS_OK = "ok"
-STATUS_REJECTED = "rejected"
+R = TypeVar("R", bound=Record)
+__all__ = ["STATUS_OK", "STATUS_REJECTED", "Manifest", "reason_counts"]
 
 
 def _pd():
@@ -34,8 +36,12 @@ def _pd():
     return pd
 
 
-class Manifest:
-    """Append-only Parquet manifest of one stage.
+class Manifest(Generic[R]):
+    """Append-only Parquet manifest of one stage, read and written as typed records.
+
+    Normally opened through :meth:`pipeline.layout.WorkDir.manifest`, which knows each stage's file, record type
+    and key. With a ``record`` type, :meth:`append` takes records of that type (``to_row`` gives the columns)
+    and :meth:`records` gives them back; without one it takes plain mappings (a low-level use).
 
     Args:
         directory: folder of the manifests (created).
@@ -43,16 +49,20 @@ class Manifest:
         key: the column holding the stable record id (``video_id``, ``frame_id``...).
         flush_every: rows buffered before a part file is written.
         flush_seconds: a part is also written when this much time passed since the last flush.
-        columns: the columns of the table while it has no rows (default: the key only), so readers of an empty
-            stage still find the columns they check.
+        columns: the columns of the table while it has no rows (default: the record's fields, else the key), so
+            readers of an empty stage still find the columns they check.
+        record: the record type of the rows.
     """
 
     def __init__(self, directory: str | os.PathLike, name: str, key: str, flush_every: int = 50,
-                 flush_seconds: float = 10.0, columns: Iterable[str] | None = None):
+                 flush_seconds: float = 10.0, columns: Iterable[str] | None = None, record: type[R] | None = None):
         self.dir = Path(directory)
         self.name = name
         self.key = key
-        self.columns = list(columns) if columns is not None else [key]
+        self.record = record
+        if columns is None:
+            columns = record.columns() if record is not None else [key]
+        self.columns = list(columns)
         self.path = self.dir / f"{name}.parquet"
         self.parts_dir = self.dir / f"{name}.parts"
         self.flush_every = flush_every
@@ -90,17 +100,56 @@ class Manifest:
     def exists(self) -> bool:
         return bool(self._files())
 
+    def records(self, status: str | None = None) -> list[R]:
+        """Every record (optionally only those with ``status``), last row per key, in table order.
+
+        Raises:
+            PipelineError: the table lacks a column the record type needs (it was written by something else).
+        """
+        if self.record is None:
+            raise TypeError(f"manifest {self.name}: opened without a record type")
+        df = self.read()
+        missing = [c for c in self.record.required() if c not in df.columns]
+        if missing:
+            raise PipelineError(f"{self.name} manifest {self.path}: expected columns {missing}, got {list(df.columns)}")
+        if status is not None and "status" in df.columns:
+            df = df[df["status"] == status]
+        return [self.record.from_row(row) for row in df.to_dict("records")]
+
     # ------------------------------------------------------------------ writing
-    def append(self, row: Mapping[str, Any]) -> None:
+    def append(self, item: R | Mapping[str, Any]) -> None:
+        """Add one record (a plain mapping only for a manifest opened without a record type)."""
+        if self.record is not None:
+            if not isinstance(item, self.record):
+                raise TypeError(f"manifest {self.name}: expected a {self.record.__name__}, got {type(item).__name__}")
+            row = item.to_row()
+        else:
+            row = dict(item)  # type: ignore[arg-type]
         if self.key not in row:
             raise KeyError(f"manifest {self.name}: row lacks its key column {self.key!r}")
-        self._buffer.append(dict(row))
+        self._buffer.append(row)
         if len(self._buffer) >= self.flush_every or time.monotonic() - self._last_flush > self.flush_seconds:
             self.flush()
 
-    def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        for row in rows:
-            self.append(row)
+    def extend(self, items: Iterable[R | Mapping[str, Any]]) -> None:
+        for item in items:
+            self.append(item)
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Drop the rows of these keys (stale results after a settings change); return how many were dropped.
+
+        The table is rewritten atomically with the parts merged in, so a kill leaves either the old or the new table.
+        """
+        ids = set(map(str, ids))
+        self.flush()
+        df = self.read()
+        if not ids or not len(df):
+            return 0
+        drop = df[self.key].astype(str).isin(ids)
+        if not drop.any():
+            return 0
+        self._write_table(df[~drop].reset_index(drop=True))
+        return int(drop.sum())
 
     def flush(self) -> None:
         """Write buffered rows as one part file (atomically)."""
@@ -118,16 +167,20 @@ class Manifest:
         """Flush, merge parts into the main table (atomic replace), delete the parts; return the table."""
         self.flush()
         df = self.read()
+        if (self.parts_dir.exists() and any(self.parts_dir.glob("*.parquet"))) or not self.path.exists():
+            self._write_table(df)
+        return df
+
+    def _write_table(self, df) -> None:
+        """Replace the main table by ``df`` (atomically), then delete the parts it includes."""
         parts = sorted(self.parts_dir.glob("*.parquet")) if self.parts_dir.exists() else []
-        if parts or not self.path.exists():
-            self.dir.mkdir(parents=True, exist_ok=True)
-            with atomic_path(self.path) as tmp:
-                df.to_parquet(tmp, index=False)
-            for p in parts:
-                p.unlink(missing_ok=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.path) as tmp:
+            df.to_parquet(tmp, index=False)
+        for p in parts:
+            p.unlink(missing_ok=True)
         if self.parts_dir.exists() and not any(self.parts_dir.iterdir()):
             self.parts_dir.rmdir()
-        return df
 
     def __enter__(self) -> Manifest:
         return self

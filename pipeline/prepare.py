@@ -1,65 +1,54 @@
-"""``prepare(source, out_dir, config)``: sources → probe/filter → audio activity → frame choice.
+"""``prepare(source, work_dir, config)``: sources → probe/filter → audio activity → frame choice.
 
-Layout of ``out_dir``::
+Writes the work folder's preparation tables (see :mod:`pipeline.layout`): ``videos``, ``probe``, ``activity``,
+``selection`` (one row per video that reached frame choice: it marks the video finished) and ``frames``; the
+clips of CSV sources under ``videos/``, the chosen frames under ``frames/``; and ``prepare_summary.json``
+(:class:`~pipeline.stats.StageStats`).
 
-    manifests/videos.parquet     one row per source record (key video_id)
-    manifests/probe.parquet      one row per probed video
-    manifests/activity.parquet   one row per video that passed the probe filter
-    manifests/selection.parquet  one row per video that reached frame choice: marks it finished
-    manifests/frames.parquet     one row per chosen frame (key frame_id)
-    videos/<video_id>.mp4        downloaded clips (CSV sources)
-    frames/<video_id>/<frame_index:06d>.jpg
-    prepare_summary.json         counts per stage and per rejection reason
+Before any work: the source is checked (readable), the settings are checked (types, ranges, the URL template),
+the work folder must be writable and free (one run at a time: ``.lock``); leftovers of killed runs (download
+folders, half-written files) are removed, and settings that changed since the last run reset the work they
+affect (:mod:`pipeline.prepare_state`).
 
-Resumable: manifests are flushed together every ``checkpoint_every`` videos, in stage order (probe,
-activity, frames, then selection), each part file atomically; a killed run loses at most the videos since
-the last checkpoint. A rerun skips source records already listed, videos already finished (selection row,
-or rejected by probe or activity) and reuses the probe/activity rows of half-done videos.
+Resumable: manifests are flushed together every ``checkpoint_every`` videos, in stage order (probe, activity,
+frames, then selection), each part file atomically; a killed run loses at most the videos since the last
+checkpoint. A rerun skips source records already listed (except transient failures such as a failed download,
+which are tried again), videos already finished (selection row, or rejected by probe or activity) and reuses
+the probe/activity rows of half-done videos.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from avatar_bench.io import atomic_write_json
 from pipeline.activity import ActivityConfig
-from pipeline.config import from_dict, to_dict
+from pipeline.config import StrictConfig, require
 from pipeline.frames import FrameConfig
-from pipeline.manifest import STATUS_OK, STATUS_REJECTED, Manifest, reason_counts
-from pipeline.probe import ProbeConfig
-from pipeline.records import (
-    FRAME_KEY,
-    VIDEO_KEY,
-    ActivityRecord,
-    FrameRecord,
-    ProbeRecord,
-    SelectionRecord,
-    VideoRecord,
-)
-from pipeline.sources import iter_source
-from pipeline.sources.vggsound import DownloadConfig
+from pipeline.layout import PREPARE_STAGES, WorkDir
+from pipeline.manifest import Manifest, reason_counts
+from pipeline.prepare_state import REFUSED_DOWNLOADS, reconcile
+from pipeline.probe import ProbeConfig, ProbeFilter
+from pipeline.records import STATUS_OK, ActivityRecord, ProbeRecord, VideoRecord
+from pipeline.sources import check_source, iter_source
+from pipeline.sources.vggsound import RETRYABLE, DownloadConfig
+from pipeline.stats import StageStats
 from pipeline.video_stages import VideoOutcome
 from pipeline.workers import run_videos
 
 log = logging.getLogger(__name__)
 
-RECORDS = {"videos": VideoRecord, "probe": ProbeRecord, "activity": ActivityRecord, "frames": FrameRecord,
-           "selection": SelectionRecord}
-STAGES = (("videos", VIDEO_KEY), ("probe", VIDEO_KEY), ("activity", VIDEO_KEY), ("frames", FRAME_KEY),
-          ("selection", VIDEO_KEY))
 _NEVER = 10**12  # manifests flush only at our checkpoints (stage order matters for resume)
+# Source rejections a rerun does not try again: the CSV row itself is bad, or the site refused the video.
+PERMANENT = frozenset({"malformed_row", "bad_id", "bad_split", "duplicate_id", *REFUSED_DOWNLOADS}) - RETRYABLE
 
 
 @dataclass(slots=True, kw_only=True)
-class PrepareConfig:
+class PrepareConfig(StrictConfig):
     """All settings of ``prepare`` (every threshold of the stages is a field of a sub-config)."""
 
     probe: ProbeConfig = field(default_factory=ProbeConfig)
@@ -70,22 +59,18 @@ class PrepareConfig:
     checkpoint_every: int = 20  # videos between manifest checkpoints
     checkpoint_seconds: float = 30.0  # ... or this many seconds
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PrepareConfig:
-        """Build from nested dicts; unknown keys raise :class:`~pipeline.errors.PipelineError`."""
-        return from_dict(cls, d)
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+    def validate(self) -> None:
+        require(self.workers >= 0, "workers", "0 (one per core) or more", self.workers)
+        require(self.checkpoint_every >= 1, "checkpoint_every", "at least 1", self.checkpoint_every)
+        require(self.checkpoint_seconds > 0, "checkpoint_seconds", "a positive time", self.checkpoint_seconds)
 
 
 class _Manifests:
     """The five stage manifests, flushed together in stage order."""
 
-    def __init__(self, directory: Path):
-        self.m = {name: Manifest(directory, name, key, flush_every=_NEVER, flush_seconds=_NEVER,
-                                 columns=[f.name for f in dataclasses.fields(RECORDS[name])])
-                  for name, key in STAGES}
+    def __init__(self, work: WorkDir):
+        self.m: dict[str, Manifest] = {name: work.manifest(name, flush_every=_NEVER, flush_seconds=_NEVER)
+                                       for name in PREPARE_STAGES}
         self.last = time.monotonic()
         self.since = 0
 
@@ -98,103 +83,126 @@ class _Manifests:
             self.checkpoint()
 
     def checkpoint(self) -> None:
-        for name, _ in STAGES:
+        for name in PREPARE_STAGES:
             self.m[name].flush()
         self.last, self.since = time.monotonic(), 0
 
     def finalize(self) -> dict[str, Any]:
         self.checkpoint()
-        return {name: self.m[name].finalize() for name, _ in STAGES}  # an empty stage keeps its record's columns
+        return {name: self.m[name].finalize() for name in PREPARE_STAGES}  # an empty stage keeps its columns
 
 
-def prepare(source: str, out_dir: str | os.PathLike, config: PrepareConfig | None = None, *,
-            progress: bool = False) -> dict[str, Any]:
+def prepare(source: str, work_dir: str | os.PathLike, config: PrepareConfig | None = None, *,
+            progress: bool = False, redo: Iterable[str] = ()) -> StageStats:
     """Run every preparation stage over a source; resumable.
 
     Args:
         source: ``csv:FILE`` | ``dir:DIR`` | ``glob:PATTERN`` | ``synth:DIR`` (or a bare path).
-        out_dir: the work folder (created).
+        work_dir: the work folder (created).
         config: settings; defaults follow the paper.
-        progress: show tqdm bars.
+        progress: show progress bars (only on a terminal).
+        redo: stages to redo for every video (``download``, ``probe``, ``activity``, ``frames``).
 
     Returns:
-        The summary also written to ``<out_dir>/prepare_summary.json``.
+        The run's statistics, also written to ``<work_dir>/prepare_summary.json``.
+
+    Raises:
+        PipelineError: a bad source, bad settings, an unwritable or busy work folder (before any work).
     """
     config = config or PrepareConfig()
-    out = Path(out_dir).resolve()
-    manifests = _Manifests(out / "manifests")
+    check_source(source)
+    work = WorkDir(work_dir)
     started = time.monotonic()
-    n_new_sources = _source_stage(source, out, config, manifests, progress)
-    todo, probes, activities = _pending(manifests)
-    log.info("%d videos to process (%d listed)", len(todo), len(manifests["videos"].done_ids()))
-    for outcome in run_videos(todo, probes, activities, config, str(out / "frames"), progress):
-        _record(outcome, manifests)
-        manifests.tick(config)
-    tables = manifests.finalize()
-    summary = summarize(tables)
-    summary.update(source=source, out_dir=str(out), new_source_records=n_new_sources, processed=len(todo),
-                   elapsed_s=round(time.monotonic() - started, 2), config=config.to_dict())
-    atomic_write_json(out / "prepare_summary.json", summary, indent=2)
-    return summary
+    with work.lock("avatar-pipeline prepare"):
+        removed = work.sweep_leftovers()
+        reset = reconcile(work, config, redo)
+        manifests = _Manifests(work)
+        n_new = _source_stage(source, work, config, manifests, progress)
+        todo, probes, activities = _pending(manifests)
+        log.info("%d videos to process (%d listed)", len(todo), len(manifests["videos"].done_ids()))
+        probe_filter = ProbeFilter(config.probe)  # one per run: its counts cover every video it judged
+        for outcome in run_videos(todo, probes, activities, config, str(work.frames), progress, probe_filter):
+            _record(outcome, manifests)
+            manifests.tick(config)
+        tables = manifests.finalize()
+        _remove_unlisted_frames(work, tables["frames"])
+        stats = summarize(tables)
+        stats.parts["filter"] = probe_filter.stats
+        stats.processed, stats.skipped = len(todo), stats.counts["videos_ok"] - len(todo)
+        stats.counts.update(new_source_records=n_new, leftovers_removed=removed)
+        stats.seconds = time.monotonic() - started
+        stats.info.update(source=source, work_dir=str(work.root), config=config.to_dict(), reset=reset)
+        work.write_summary(stats)
+    return stats
 
 
-def _source_stage(source: str, out: Path, config: PrepareConfig, manifests: _Manifests, progress: bool) -> int:
-    from tqdm.auto import tqdm
+def _source_stage(source: str, work: WorkDir, config: PrepareConfig, manifests: _Manifests, progress: bool) -> int:
+    from pipeline.progress import bar
 
     videos = manifests["videos"]
-    skip = videos.done_ids()
+    listed = videos.records()
+    skip = {r.video_id for r in listed if r.ok or r.reason in PERMANENT}
+    retry = len(listed) - len(skip)
+    if retry:
+        log.info("%d source record(s) that failed before (e.g. a download) are tried again", retry)
     n = 0
-    for record in tqdm(iter_source(source, out / "videos", config.download, skip), desc="sources", unit="video",
-                       disable=not progress):
-        videos.append(record.to_row())
-        n += 1
-        manifests.tick(config)
+    with bar(desc="sources", unit="video", enabled=progress) as pbar:
+        for record in iter_source(source, work.videos, config.download, skip):
+            videos.append(record)
+            n += 1
+            pbar.update()
+            manifests.tick(config)
     videos.flush()
     return n
 
 
 def _pending(manifests: _Manifests) -> tuple[list[VideoRecord], dict[str, ProbeRecord], dict[str, ActivityRecord]]:
     """Ok source videos not finished yet, with the probe/activity records of half-done ones."""
-    videos = manifests["videos"].read()
-    probe_df, activity_df = manifests["probe"].read(), manifests["activity"].read()
-    probes = {r.video_id: r for r in _records(probe_df, ProbeRecord)}
-    activities = {r.video_id: r for r in _records(activity_df, ActivityRecord)}
+    probes = {r.video_id: r for r in manifests["probe"].records()}
+    activities = {r.video_id: r for r in manifests["activity"].records()}
     finished = manifests["selection"].done_ids()
     finished |= {v for v, r in probes.items() if not r.ok} | {v for v, r in activities.items() if not r.ok}
-    todo = [r for r in _records(videos, VideoRecord) if r.ok and r.video_id not in finished]
+    todo = [r for r in manifests["videos"].records(STATUS_OK) if r.video_id not in finished]
     return todo, probes, activities
-
-
-def _records(df, cls) -> Iterable[Any]:
-    if df is None or not len(df) or "status" not in df.columns:
-        return []
-    return [cls.from_row(row) for row in df.to_dict("records")]
 
 
 def _record(outcome: VideoOutcome, manifests: _Manifests) -> None:
     if outcome.probe is not None:
-        manifests["probe"].append(outcome.probe.to_row())
+        manifests["probe"].append(outcome.probe)
     if outcome.activity is not None:
-        manifests["activity"].append(outcome.activity.to_row())
-    manifests["frames"].extend(f.to_row() for f in outcome.frames)
+        manifests["activity"].append(outcome.activity)
+    manifests["frames"].extend(outcome.frames)
     if outcome.selection is not None:
-        manifests["selection"].append(outcome.selection.to_row())
+        manifests["selection"].append(outcome.selection)
 
 
-def summarize(tables: dict[str, Any]) -> dict[str, Any]:
-    """Counts per stage (kept, rejected per reason) and the final fate of every listed video."""
-    stages = {}
+def _remove_unlisted_frames(work: WorkDir, frames) -> None:
+    """Delete JPEGs no kept frame row points to (frames of a choice redone with other settings)."""
+    if not work.frames.is_dir():
+        return
+    keep = set(frames.loc[frames["status"] == STATUS_OK, "image_path"]) if len(frames) else set()
+    for folder in os.scandir(work.frames):
+        if not folder.is_dir(follow_symlinks=False):
+            continue
+        for entry in os.scandir(folder.path):
+            if entry.name.endswith(".jpg") and entry.path not in keep:
+                os.unlink(entry.path)
+        if not any(os.scandir(folder.path)):
+            os.rmdir(folder.path)
+
+
+def summarize(tables: dict[str, Any]) -> StageStats:
+    """The batch's counts from its tables: each stage (kept, rejected per reason) and each video's final fate."""
+    stats = StageStats(stage="prepare", unit="video", headline="{kept} videos, {frames} frames")
     for name, df in tables.items():
-        n_ok = int((df["status"] == STATUS_OK).sum()) if len(df) and "status" in df.columns else 0
-        n_rej = int((df["status"] == STATUS_REJECTED).sum()) if len(df) and "status" in df.columns else 0
-        stages[name] = {"ok": n_ok, "rejected": n_rej, "reasons": reason_counts(df)}
-    rejected: Counter[str] = Counter()
+        ok = int((df["status"] == STATUS_OK).sum()) if len(df) else 0
+        part = StageStats(stage=name, unit="frame" if name == "frames" else "video", kept=ok)
+        part.rejected.update(reason_counts(df))
+        stats.parts[name] = part
     for name in ("videos", "probe", "activity", "selection"):
-        rejected.update(stages[name]["reasons"])
-    return {
-        "videos": len(tables["videos"]),
-        "kept_videos": stages["selection"]["ok"],
-        "frames": stages["frames"]["ok"],
-        "rejected": dict(rejected.most_common()),
-        "stages": stages,
-    }
+        stats.rejected.update(stats.parts[name].rejected)
+    stats.rejected = type(stats.rejected)(dict(stats.rejected.most_common()))
+    stats.kept = stats.parts["selection"].kept
+    stats.counts.update(videos=len(tables["videos"]), videos_ok=stats.parts["videos"].kept,
+                        frames=stats.parts["frames"].kept)
+    return stats

@@ -13,6 +13,7 @@ import logging
 import os
 from dataclasses import dataclass
 
+from pipeline.config import StrictConfig, require
 from pipeline.errors import Rejected
 from pipeline.filters import BaseFilter, FilterResult
 from pipeline.media import best_audio_stream, best_video_stream, open_media, stream_fps, stream_seconds
@@ -20,12 +21,12 @@ from pipeline.records import ProbeRecord
 
 log = logging.getLogger(__name__)
 
-PROBE_REASONS = ("missing_file", "zero_byte", "unreadable", "no_video", "decode_error",
-                 "no_audio", "too_small", "low_fps", "too_short", "too_long")
+FILTER_REASONS = ("no_audio", "too_small", "low_fps", "too_short", "too_long")  # ProbeFilter's, by threshold
+PROBE_REASONS = ("missing_file", "zero_byte", "unreadable", "no_video", "decode_error", *FILTER_REASONS)
 
 
 @dataclass(slots=True, kw_only=True)
-class ProbeConfig:
+class ProbeConfig(StrictConfig):
     """Thresholds of the probe filter (defaults follow the paper's intent for 10 s VGGSound clips)."""
 
     min_short_side: int = 360  # "360p or better": the shorter side of the frame, so portrait 360x640 passes
@@ -33,6 +34,12 @@ class ProbeConfig:
     min_duration_s: float = 8.0  # VGGSound clips are 10 s; a little is lost at cuts and stream ends
     max_duration_s: float | None = 12.0  # None: no upper bound (long local videos)
     require_audio: bool = True  # audio-visual localisation needs sound
+
+    def validate(self) -> None:
+        for name in ("min_short_side", "min_fps", "min_duration_s"):
+            require(getattr(self, name) >= 0, f"probe.{name}", "0 or more", getattr(self, name))
+        require(self.max_duration_s is None or self.max_duration_s >= self.min_duration_s, "probe.max_duration_s",
+                f"null or at least probe.min_duration_s ({self.min_duration_s})", self.max_duration_s)
 
 
 def probe_video(path: str | os.PathLike, video_id: str = "") -> ProbeRecord:

@@ -1,16 +1,22 @@
-"""Typed records of the preparation stages (lhotse style): slotted, stable string ids, foreign keys.
+"""Typed records of the pipeline's joints (lhotse style): slotted, stable string ids, foreign keys.
 
-One record per row of a stage manifest (``<work>/manifests/<stage>.parquet``)::
+One record type per stage manifest; :mod:`pipeline.layout` says which file holds which type under which key.
+The preparation stages' records live here::
 
-    VideoRecord      videos.parquet      key video_id  ("<youtube_id>_<start:06d>" or the file stem)
+    VideoRecord      videos.parquet      key video_id  (``naming.clip_name`` "<youtube_id>_<start:06d>", or the stem)
     ProbeRecord      probe.parquet       key video_id
     ActivityRecord   activity.parquet    key video_id
     SelectionRecord  selection.parquet   key video_id  (one row per video that reached frame choice)
-    FrameRecord      frames.parquet      key frame_id  ("<video_id>/<frame_index:06d>")
+    FrameRecord      frames.parquet      key frame_id  (``naming.frame_id`` "<video_id>/<frame_index:06d>")
 
-Every record has ``status`` (``"ok"`` or ``"rejected"``), ``reason`` (a short code, ``""`` when kept) and
-``detail`` (a human sentence: what was expected, what arrived). ``to_dict``/``from_dict`` keep Python
-values; ``to_row``/``from_row`` are the Parquet form, where nested values (lists, dicts) are JSON strings.
+and the review step's (``PushRecord`` in review_push.parquet, ``PullRecord`` in review.parquet, both keyed by
+frame_id); the proposal record lives beside its nested types (``pipeline.proposals.records.ProposalRecord``).
+All are built on :class:`Record`.
+
+Every record has ``status`` (``"ok"`` or ``"rejected"``) and ``reason`` (a short code, ``""`` when kept); most
+have ``detail`` (a human sentence: what was expected, what arrived). ``to_dict``/``from_dict`` keep Python
+values; ``to_row``/``from_row`` are the Parquet form, where the fields named in ``JSON_FIELDS`` (lists, dicts,
+nested records) are JSON strings. Nothing else in the pipeline writes or parses those strings.
 """
 
 from __future__ import annotations
@@ -22,57 +28,73 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from pipeline.errors import PipelineError
-from pipeline.manifest import STATUS_OK, STATUS_REJECTED
 
-R = TypeVar("R", bound="_Record")
+R = TypeVar("R", bound="Record")
 
-# The keys of each stage's manifest (documented in docs/pipeline.md).
-VIDEO_KEY = "video_id"
-FRAME_KEY = "frame_id"
+STATUS_OK = "ok"
+STATUS_REJECTED = "rejected"
 
 
-def make_video_id(youtube_id: str, start_s: float) -> str:
-    """The VGGSound clip id: ``"<youtube_id>_<start:06d>"``, e.g. ``"---g-f_I2yQ_000001"``."""
-    return f"{youtube_id}_{int(start_s):06d}"
+class Record:
+    """Shared conversions of the slotted record dataclasses.
 
-
-def make_frame_id(video_id: str, frame_index: int) -> str:
-    """The frame id: ``"<video_id>/<frame_index:06d>"``."""
-    return f"{video_id}/{int(frame_index):06d}"
-
-
-class _Record:
-    """Shared conversions of the slotted records below."""
+    Class attributes:
+        JSON_FIELDS: fields stored as JSON strings in Parquet.
+        NESTED: ``{field: record type}`` for fields holding a list of nested records (each with ``to_dict`` and
+            ``from_dict``); they are JSON fields too.
+    """
 
     __slots__ = ()
-    JSON_FIELDS: ClassVar[tuple[str, ...]] = ()  # stored as JSON strings in Parquet
+    JSON_FIELDS: ClassVar[tuple[str, ...]] = ()
+    NESTED: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        """The manifest columns of this record type, in field order."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def required(cls) -> list[str]:
+        """The fields without a default: a table that lacks one of them cannot hold these records."""
+        return [f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
 
     @classmethod
     def from_dict(cls: type[R], d: dict[str, Any]) -> R:
         """Build from a dict; unknown keys are ignored, missing required fields raise :class:`PipelineError`."""
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = set(cls.columns())
+        values = {k: v for k, v in d.items() if k in names}
+        for name, kind in cls.NESTED.items():
+            if isinstance(values.get(name), list):
+                values[name] = [v if isinstance(v, kind) else kind.from_dict(v) for v in values[name]]
         try:
-            return cls(**{k: v for k, v in d.items() if k in names})
+            return cls(**values)
         except TypeError as exc:
             raise PipelineError(f"{cls.__name__}: expected fields {sorted(names)}, got {sorted(d)} ({exc})") from exc
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in self.NESTED:
+            out[name] = [v.to_dict() for v in out[name]]
+        return out
 
     def to_row(self) -> dict[str, Any]:
         """The manifest row: nested values as JSON strings."""
         row = self.to_dict()
-        for name in self.JSON_FIELDS:
+        for name in (*self.JSON_FIELDS, *self.NESTED):
             row[name] = json.dumps(row[name])
         return row
 
     @classmethod
     def from_row(cls: type[R], row: dict[str, Any]) -> R:
-        """Inverse of :meth:`to_row` (also accepts NaN for missing optional floats, as pandas gives them)."""
+        """Inverse of :meth:`to_row` (also accepts NaN for missing optional values, as pandas gives them)."""
         d = {k: _clean(v) for k, v in row.items()}
-        for name in cls.JSON_FIELDS:
-            if isinstance(d.get(name), str):
-                d[name] = json.loads(d[name])
+        for name in (*cls.JSON_FIELDS, *cls.NESTED):
+            value = d.get(name)
+            if isinstance(value, str):
+                d[name] = json.loads(value) if value.strip() else None
+            if d.get(name) is None and name in d:
+                d.pop(name)  # the field's default (an empty list)
         return cls.from_dict(d)
 
     @property
@@ -80,10 +102,11 @@ class _Record:
         return self.status == STATUS_OK  # type: ignore[attr-defined]
 
     def reject(self, reason: str, detail: str = "") -> None:
-        """Mark this record dropped with a reason code."""
+        """Mark this record dropped with a reason code (and a sentence, where the record has ``detail``)."""
         self.status = STATUS_REJECTED  # type: ignore[attr-defined]
         self.reason = reason  # type: ignore[attr-defined]
-        self.detail = detail  # type: ignore[attr-defined]
+        if hasattr(self, "detail"):
+            self.detail = detail  # type: ignore[attr-defined]
 
 
 def _clean(value: Any) -> Any:
@@ -96,11 +119,11 @@ def _clean(value: Any) -> Any:
 
 
 @dataclass(slots=True, kw_only=True)
-class VideoRecord(_Record):
+class VideoRecord(Record):
     """A candidate video from a source (a CSV row, a local file, an AVATAR-Synth clip)."""
 
     video_id: str
-    path: str = ""  # absolute path of the local file ("" when the download failed)
+    path: str = ""  # absolute path of the local file as listed (a symlink keeps its own name; "" when none)
     source: str = ""  # vggsound | local | synth
     label: str = ""  # e.g. the VGGSound class
     split: str = ""
@@ -110,13 +133,13 @@ class VideoRecord(_Record):
     detail: str = ""
 
     def to_row(self) -> dict[str, Any]:
-        row = _Record.to_row(self)
+        row = Record.to_row(self)
         row["start_s"] = math.nan if self.start_s is None else float(self.start_s)  # a float column, always
         return row
 
 
 @dataclass(slots=True, kw_only=True)
-class ProbeRecord(_Record):
+class ProbeRecord(Record):
     """Container facts of one video (its best video and audio streams)."""
 
     video_id: str
@@ -136,7 +159,7 @@ class ProbeRecord(_Record):
 
 
 @dataclass(slots=True, kw_only=True)
-class ActivityRecord(_Record):
+class ActivityRecord(Record):
     """Audio-active segments of one video, in seconds on the container's clock."""
 
     video_id: str
@@ -151,7 +174,7 @@ class ActivityRecord(_Record):
 
 
 @dataclass(slots=True, kw_only=True)
-class FrameRecord(_Record):
+class FrameRecord(Record):
     """One chosen frame, written as a JPEG."""
 
     frame_id: str
@@ -170,7 +193,7 @@ class FrameRecord(_Record):
 
 
 @dataclass(slots=True, kw_only=True)
-class SelectionRecord(_Record):
+class SelectionRecord(Record):
     """The outcome of frame choice for one video (written after its frames: it marks the video finished)."""
 
     video_id: str
@@ -181,3 +204,34 @@ class SelectionRecord(_Record):
     reason: str = ""
     detail: str = ""
     JSON_FIELDS: ClassVar[tuple[str, ...]] = ("frame_ids",)
+
+
+@dataclass(slots=True, kw_only=True)
+class PushRecord(Record):
+    """One row of ``review_push.parquet``: the Label Studio task of a frame (``task_id`` -1 when not pushed)."""
+
+    frame_id: str
+    project_id: int
+    project: str
+    task_id: int = -1
+    status: str = STATUS_OK
+    reason: str = ""
+    detail: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class PullRecord(Record):
+    """One row of ``review.parquet``: the annotation version of a frame last pulled, and what became of it."""
+
+    frame_id: str
+    task_id: int
+    annotation_id: int
+    version: str  # "<annotation id>@<updated_at>": a later pull redoes the frame only when it changes
+    annotator: str = ""
+    updated_at: str = ""
+    status: str = STATUS_OK
+    reason: str = ""
+    detail: str = ""
+    scenario: str = ""
+    n_instances: int = 0
+    split: str = ""

@@ -2,7 +2,9 @@
 
 :func:`process_video` starts at the first stage the manifests do not hold yet (a rerun passes the probe
 and activity records already written) and stops at the first rejection. It never raises for one bad
-video: an unexpected error becomes a rejection with reason ``error`` at the stage it happened in.
+video: an unexpected error becomes a rejection with reason ``error`` at the stage it happened in. The probe
+filter is the run's (one :class:`~pipeline.probe.ProbeFilter` per process, see :mod:`pipeline.workers`); what
+it decided for the video travels back in :attr:`VideoOutcome.filtered` so a parent can add workers' counts up.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pipeline.errors import Rejected
 from pipeline.frames import FrameConfig, choose_frames
 from pipeline.probe import ProbeConfig, ProbeFilter, probe_video
 from pipeline.records import ActivityRecord, FrameRecord, ProbeRecord, SelectionRecord, VideoRecord
+from pipeline.stats import StageStats
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ class VideoOutcome:
     activity: ActivityRecord | None = None
     frames: list[FrameRecord] = field(default_factory=list)
     selection: SelectionRecord | None = None
+    filtered: StageStats | None = None  # the probe filter's verdict on this video (None: it did not run)
 
     @property
     def final_reason(self) -> str:
@@ -56,7 +60,7 @@ def _guard(video_id: str, stage: str, make: Callable[[], Any], empty: Callable[[
 
 def process_video(video: VideoRecord, probe_config: ProbeConfig, activity_config: ActivityConfig,
                   frame_config: FrameConfig, frames_dir: str, probe: ProbeRecord | None = None,
-                  activity: ActivityRecord | None = None) -> VideoOutcome:
+                  activity: ActivityRecord | None = None, probe_filter: ProbeFilter | None = None) -> VideoOutcome:
     """Run the remaining stages for one video.
 
     Args:
@@ -65,6 +69,7 @@ def process_video(video: VideoRecord, probe_config: ProbeConfig, activity_config
         frames_dir: JPEGs go to ``<frames_dir>/<video_id>/``.
         probe: its probe record from an earlier run (the probe is then not run again).
         activity: its activity record from an earlier run.
+        probe_filter: the run's filter (default: this process's, made once from ``probe_config``).
 
     Returns:
         The records this call produced.
@@ -75,7 +80,10 @@ def process_video(video: VideoRecord, probe_config: ProbeConfig, activity_config
         probe = out.probe = _guard(vid, "probe", lambda: probe_video(video.path, vid),
                                    lambda: ProbeRecord(video_id=vid))
         if probe.ok:
-            ProbeFilter(probe_config).apply(probe)
+            keep, reason = (probe_filter or process_filter(probe_config)).apply(probe)
+            out.filtered = StageStats(stage="probe", unit="video", processed=1, kept=int(keep))
+            if not keep:
+                out.filtered.reject(reason)
     if not probe.ok:
         return out
     if activity is None:
@@ -94,9 +102,12 @@ def process_video(video: VideoRecord, probe_config: ProbeConfig, activity_config
     return out
 
 
-def init_worker(log_level: int) -> None:
-    """Process-pool initializer: log like the parent; one OpenCV thread per process (processes parallelise)."""
-    import cv2
+_FILTER: ProbeFilter | None = None  # this process's probe filter (a pool worker's, for all its videos)
 
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cv2.setNumThreads(1)
+
+def process_filter(config: ProbeConfig) -> ProbeFilter:
+    """The process's one probe filter for ``config`` (made on first use; a new config makes a new one)."""
+    global _FILTER
+    if _FILTER is None or _FILTER.config != config:
+        _FILTER = ProbeFilter(config)
+    return _FILTER

@@ -4,6 +4,13 @@ The pool is bounded (a few tasks per worker in flight) so 70k videos are never q
 that dies (a decoder crash, the OOM killer) breaks the pool and fails every video in flight, guilty or not:
 the pool is rebuilt and those videos become suspects, each retried alone. A suspect that kills a worker
 while alone (its second death) is rejected as ``worker_crash``; the others go on as if nothing happened.
+
+No orphans: a pool worker's parent is the fork server, not the run, so each worker watches the run's process
+(a pidfd) and exits the moment it is gone, even after a SIGKILL; the fork server and the resource tracker then
+see their last client vanish and exit too.
+
+The probe filter: in this process the run's own filter judges every video; a pool worker has one filter for
+all its videos, and each outcome carries its verdict, added to the run's filter here.
 """
 
 from __future__ import annotations
@@ -11,13 +18,18 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import select
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from pipeline.probe import ProbeFilter
+from pipeline.progress import bar as progress_bar
 from pipeline.records import ActivityRecord, ProbeRecord, SelectionRecord, VideoRecord
-from pipeline.video_stages import VideoOutcome, init_worker, process_video
+from pipeline.video_stages import VideoOutcome, process_video
 
 log = logging.getLogger(__name__)
 
@@ -28,27 +40,29 @@ def _args(video: VideoRecord, probes: dict, activities: dict, config: Any, frame
 
 
 def run_videos(videos: list[VideoRecord], probes: dict[str, ProbeRecord], activities: dict[str, ActivityRecord],
-               config: Any, frames_dir: str, progress: bool = False) -> Iterator[VideoOutcome]:
-    """Yield one :class:`VideoOutcome` per video (completion order with a pool)."""
-    from tqdm.auto import tqdm
+               config: Any, frames_dir: str, progress: bool = False,
+               probe_filter: ProbeFilter | None = None) -> Iterator[VideoOutcome]:
+    """Yield one :class:`VideoOutcome` per video (completion order with a pool).
 
+    ``probe_filter`` (default: a new one) ends up holding the filter's counts over every video of the run.
+    """
     workers = config.workers or os.cpu_count() or 1
-    bar = tqdm(total=len(videos), desc="videos", unit="video", disable=not progress)
-    try:
+    probe_filter = probe_filter or ProbeFilter(config.probe)
+    with progress_bar(total=len(videos), desc="videos", unit="video", enabled=progress) as bar:
         if workers <= 1 or len(videos) <= 1:
             for video in videos:
-                yield process_video(*_args(video, probes, activities, config, frames_dir))
+                yield process_video(*_args(video, probes, activities, config, frames_dir), probe_filter=probe_filter)
                 bar.update()
             return
         for outcome in _pooled(videos, probes, activities, config, frames_dir, min(workers, len(videos))):
+            if outcome.filtered is not None:
+                probe_filter.stats.merge(outcome.filtered)
             yield outcome
             bar.update()
-    finally:
-        bar.close()
 
 
 # Imported once by the fork server, then inherited by every worker (librosa alone takes seconds to import).
-PRELOAD = ["pipeline.video_stages", "librosa.feature.spectral", "scipy.ndimage", "cv2", "av"]
+PRELOAD = ["pipeline.workers", "pipeline.video_stages", "librosa.feature.spectral", "scipy.ndimage", "cv2", "av"]
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -59,7 +73,46 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     else:
         ctx = mp.get_context("spawn")
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
-                               initargs=(logging.getLogger().getEffectiveLevel(),))
+                               initargs=(logging.getLogger().getEffectiveLevel(), os.getpid()))
+
+
+def init_worker(log_level: int, run_pid: int) -> None:
+    """Pool initializer: exit with the run, log like it, one OpenCV thread per process (processes parallelise)."""
+    import cv2
+
+    exit_with(run_pid)
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cv2.setNumThreads(1)
+
+
+def exit_with(pid: int) -> None:
+    """End this process as soon as process ``pid`` is gone (a daemon thread waits on its pidfd)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(70)
+    except (AttributeError, OSError):  # no pidfd (old kernel): poll
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has exited
+        else:
+            while _alive(pid):
+                time.sleep(0.5)
+        os._exit(70)  # the run is gone: nobody wants this worker's result
+
+    threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _pooled(videos: list[VideoRecord], probes: dict, activities: dict, config: Any, frames_dir: str,

@@ -28,15 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run from a checkout without installing
+from avatar_bench.format import AvatarDataset
+from avatar_bench.io import atomic_write_json, atomic_write_text
+from tavlo_model.config import load_config
+from tavlo_model.errors import TavloError
+from tavlo_model.infer import predict, write
+from tavlo_model.train import train
 
-from avatar_bench.format import AvatarDataset  # noqa: E402
-from avatar_bench.io import atomic_write_json, atomic_write_text  # noqa: E402
-from tavlo_model.config import load_config  # noqa: E402
-from tavlo_model.errors import TavloError  # noqa: E402
-from tavlo_model.infer import predict, write  # noqa: E402
-from tavlo_model.train import train  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 MODELS = {"TAVLO (T=4)": "synth_small_tavlo.yaml", "EZ-VSL-style (T=1)": "synth_small_ezvsl.yaml"}
 QUICK = ["--max_steps=4", "--batch_size=4", "--epochs=4"]  # tiny preset: 4 training clips
@@ -174,7 +173,8 @@ def run_seeds(a: argparse.Namespace, data: Path, out: Path, overrides: list[str]
     while todo or running:
         while todo and len(running) < a.jobs:
             seed = todo.pop(0)
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--data", str(data),
+            me = ["-m", __spec__.name] if __spec__ is not None else [str(Path(__file__).resolve())]  # as this one runs
+            cmd = [sys.executable, *me, "--data", str(data),
                    "--out", str(out / f"seed{seed}"), "--seed", str(seed), "--configs", a.configs,
                    "--cache-dir", str(cache_dir),
                    *(["--quick"] if a.quick else []), "--", *a.overrides]

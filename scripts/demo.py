@@ -1,6 +1,7 @@
 """The README's main job, on built-in defaults (no downloads): AVATAR-Synth → pipeline → TAVLO vs baseline.
 
-    python scripts/demo.py [--work work/demo] [--quick] [--shared ../shared]
+    python -m scripts.demo [--work work/demo] [--quick] [--shared ../shared]      (from the repository root;
+    ``bash scripts/demo.sh`` installs first, then runs it)
 
 1. Generate AVATAR-Synth ``small`` (``tiny`` with --quick): real H.264/AAC clips with exact AVATAR-COCO GT.
 2. Run the annotation pipeline's first half (probe/filter, RMS activity, Laplacian frame choice) on it and
@@ -16,7 +17,6 @@ Every step resumes: rerun the same command after an interruption.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import subprocess
@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # runs from a checkout without installing
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(REPO / ".cache" / "ultralytics"))
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -51,10 +50,9 @@ def prepare_step(source: str, work: Path, title: str) -> dict:
     from pipeline.prepare import prepare
 
     banner(title)
-    summary = prepare(source, work, progress=True)
-    print(json.dumps({k: summary[k] for k in ("videos", "kept_videos", "frames", "rejected") if k in summary},
-                     indent=1))
-    return summary
+    stats = prepare(source, work, progress=True)
+    print(stats.text())
+    return stats
 
 
 def propose_step(work: Path, shared: Path | None) -> None:
@@ -67,17 +65,15 @@ def propose_step(work: Path, shared: Path | None) -> None:
     else:
         cfg, what = ProposeConfig.no_weights(), "no-weights mode (../shared/models not found)"
     print(f"proposals with {what}")
-    summary = propose(work, cfg)
-    print(json.dumps({k: summary.get(k) for k in ("frames", "processed", "scenarios", "flagged", "frames_per_s")}))
-    import pandas as pd
+    stats = propose(work, cfg)
+    print(stats.text())
+    from pipeline.layout import WorkDir
 
-    df = pd.read_parquet(work / "manifests" / "proposals.parquet")
-    for row in df.head(12).itertuples():
-        tags = ", ".join(f"{t['label']} {t['score']:.2f}" for t in json.loads(row.audio_tags)[:2])
-        seen = sorted({i["detector_label"] for i in json.loads(row.instances)})
-        scenario = row.scenario if isinstance(row.scenario, str) else "none proposed"
-        flag = " (flagged for review)" if row.flagged else ""
-        print(f"  {row.frame_id:<40} heard [{tags}] seen {seen} → {scenario}{flag}")
+    for p in WorkDir(work).records("proposals")[:12]:
+        tags = ", ".join(f"{t.label} {t.score:.2f}" for t in p.audio_tags[:2])
+        seen = sorted({i.detector_label for i in p.instances})
+        flag = " (flagged for review)" if p.flagged else ""
+        print(f"  {p.frame_id:<40} heard [{tags}] seen {seen} → {p.scenario or 'none proposed'}{flag}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.skip_train:
         return 0
     banner("4/4 TAVLO vs the EZ-VSL-style single-frame baseline (CPU)")
-    cmd = [sys.executable, str(REPO / "scripts" / "compare_tavlo_baseline.py"), "--data", str(synth),
-           "--out", str(args.work / "compare")]
+    cmd = [sys.executable, "-m", "scripts.compare_tavlo_baseline", "--data", str(synth.resolve()),
+           "--out", str((args.work / "compare").resolve())]
     if args.quick:
         cmd.append("--quick")
-    return subprocess.run(cmd, check=False).returncode
+    return subprocess.run(cmd, check=False, cwd=REPO).returncode
 
 
 if __name__ == "__main__":

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export YOLO_OFFLINE=1 PREFECT_SERVER_ANALYTICS_ENABLED=false MPLBACKEND=Agg
-exec .venv/bin/python scripts/demo.py "$@"
+exec .venv/bin/python -m scripts.demo "$@"

@@ -11,4 +11,4 @@ import torch
 print("torch", torch.__version__, "cuda", torch.cuda.is_available(),
       torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")
 PY
-exec "$PY" benchmarks/gpu_proposals.py "$@"
+exec "$PY" -m benchmarks.gpu_proposals "$@"   # benchmarks/gpu_proposals.py, as a module of this checkout

@@ -3,32 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from pipeline.settings import get_settings
+from pipeline.commands.common import add_settings, add_work_dir, emit, work_dir
+from pipeline.stats import StageStats
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_work_dir(parser)
     parser.add_argument("--annotations", type=Path, default=None,
-                        help="reviewed split files (review pull's output; default <AVATAR_WORK_DIR>/annotations)")
+                        help="reviewed split files, review pull's output (default: <work folder>/annotations)")
     parser.add_argument("--out", type=Path, default=Path("annotations/out"), help="release folder")
-    parser.add_argument("--keep-inconsistent", action="store_true",
+    parser.add_argument("--keep-inconsistent", action="store_true", default=None,
                         help="keep frames that break their scenario's definition (listed in the card either way)")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_settings(parser, "export settings (keep_inconsistent)")
+
+
+def _text(stats: StageStats) -> str:
+    lines = [f"{'split':<6} {'videos':>7} {'frames':>7} {'instances':>10}"]
+    for split, s in stats.info["splits"].items():
+        lines.append(f"{split:<6} {s['videos']:>7} {s['frames']:>7} {s['instances']:>10}")
+    lines.append(f"{len(stats.info['excluded'])} frame(s) break their scenario's definition (see the card)")
+    lines.append(f"dataset card: {stats.info['card']}")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.export import export
+    from pipeline.config import load_config
+    from pipeline.export import ExportConfig, export
+    from pipeline.layout import WorkDir
 
-    src = args.annotations or Path(get_settings().work_dir) / "annotations"
-    summary = export(src, args.out, keep_inconsistent=args.keep_inconsistent)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    print(f"{'split':<6} {'videos':>7} {'frames':>7} {'instances':>10}")
-    for split, s in summary["splits"].items():
-        print(f"{split:<6} {s['videos']:>7} {s['frames']:>7} {s['instances']:>10}")
-    print(f"{len(summary['excluded'])} frame(s) break their scenario's definition (see the card)")
-    print(f"dataset card: {summary['card']}")
+    config = load_config(ExportConfig, args.config, args.overrides, {"keep_inconsistent": args.keep_inconsistent})
+    src = args.annotations or WorkDir(work_dir(args)).annotations
+    emit(args, export(src, args.out, config), _text)
     return 0

@@ -3,64 +3,62 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
-from typing import Any
 
-from pipeline.errors import PipelineError
+from pipeline.commands.common import add_settings, add_work_dir, emit, progress, work_dir
+from pipeline.prepare_state import REDO_STAGES
+from pipeline.stats import StageStats
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pipeline.prepare import PrepareConfig
+
+    d = PrepareConfig()
     parser.add_argument("--source", required=True,
                         help="csv:FILE (VGGSound rows, downloaded) | dir:DIR | glob:PATTERN | synth:DIR")
-    parser.add_argument("--out", required=True, help="work folder (manifests/, videos/, frames/)")
-    parser.add_argument("--workers", type=int, default=None, help="processes for probe/activity/frames (0: all cores)")
-    parser.add_argument("--download-workers", type=int, default=None, help="parallel downloads (CSV sources)")
-    parser.add_argument("--url-template", default=None,
-                        help="download URL with {id} (default https://www.youtube.com/watch?v={id})")
-    parser.add_argument("--frames-per-video", type=int, default=None, help="frames chosen per video (default 5)")
-    parser.add_argument("--config", type=Path, default=None, help="YAML/JSON file of settings (see docs)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override one setting, e.g. --set probe.min_short_side=240 (repeatable)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_work_dir(parser, aliases=["--out"])
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help=f"processes for probe/activity/frames, 0: one per core (default: {d.workers})")
+    parser.add_argument("--download-workers", type=int, default=None, metavar="N",
+                        help=f"parallel downloads of CSV sources (default: {d.download.workers})")
+    parser.add_argument("--url-template", default=None, metavar="URL",
+                        help=f"download URL with {{id}} (default: {d.download.url_template})")
+    parser.add_argument("--frames-per-video", type=int, default=None, metavar="N",
+                        help=f"frames chosen per video (default: {d.frames.n_frames})")
+    parser.add_argument("--redo", action="append", default=[], choices=REDO_STAGES, metavar="STAGE",
+                        help=f"redo this stage and the later ones for every video, one of {', '.join(REDO_STAGES)} "
+                             "(changed settings redo what they affect by themselves)")
+    add_settings(parser, "prepare's settings (probe.*, activity.*, frames.*, download.*, workers, ...)")
 
 
 def build_config(args: argparse.Namespace):
-    """The :class:`PrepareConfig` from ``--config``, the shortcut flags and ``--set`` overrides (in that order)."""
-    import yaml
-
-    from pipeline.config import apply_overrides
+    """The :class:`PrepareConfig` from ``--config``, ``--set`` overrides and the shortcut flags (in that order)."""
+    from pipeline.config import load_config
     from pipeline.prepare import PrepareConfig
 
-    d: dict[str, Any] = {}
-    if args.config is not None:
-        try:
-            d = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise PipelineError(f"config {args.config}: expected a readable YAML/JSON mapping ({exc})") from exc
     shortcuts = {"workers": args.workers, "download.workers": args.download_workers,
                  "download.url_template": args.url_template, "frames.n_frames": args.frames_per_video}
-    flags = [f"{k}={json.dumps(v)}" for k, v in shortcuts.items() if v is not None]
-    return PrepareConfig.from_dict(apply_overrides(d, flags + list(args.overrides)))
+    return load_config(PrepareConfig, args.config, args.overrides, shortcuts)
 
 
-def format_summary(summary: dict[str, Any]) -> str:
+def format_summary(stats: StageStats) -> str:
     """A plain-text table: kept/rejected per stage, then rejections per reason."""
-    lines = [f"videos listed: {summary['videos']}   kept: {summary['kept_videos']}   frames: {summary['frames']}",
+    c = stats.counts
+    lines = [f"videos listed: {c['videos']}   kept: {stats.kept}   frames: {c['frames']}   "
+             f"(this run: {stats.processed} processed, {stats.skipped} already done)",
              "", f"{'stage':<10} {'ok':>7} {'rejected':>9}"]
-    for name, s in summary["stages"].items():
-        lines.append(f"{name:<10} {s['ok']:>7} {s['rejected']:>9}")
-    if summary["rejected"]:
+    lines += [f"{name:<10} {s.kept:>7} {s.n_rejected:>9}" for name, s in stats.parts.items() if name != "filter"]
+    if stats.rejected:
         lines += ["", f"{'reason':<18} {'videos':>7}"]
-        lines += [f"{reason:<18} {n:>7}" for reason, n in summary["rejected"].items()]
-    lines += ["", f"manifests: {Path(summary['out_dir']) / 'manifests'}   ({summary['elapsed_s']} s)"]
+        lines += [f"{reason:<18} {n:>7}" for reason, n in stats.rejected.items()]
+    lines += [f"reset: {r}" for r in stats.info.get("reset", [])]
+    lines += ["", f"work folder: {stats.info['work_dir']}   ({stats.seconds:.1f} s)"]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.prepare import prepare
 
-    summary = prepare(args.source, args.out, build_config(args), progress=not args.no_progress)
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    config = build_config(args)  # every setting is checked before any work
+    stats = prepare(args.source, work_dir(args), config, progress=progress(args), redo=args.redo)
+    emit(args, stats, format_summary)
     return 0

@@ -1,68 +1,68 @@
-"""``avatar-pipeline propose``: detector + audio tagger + segmenter proposals and scenario rules over frames.parquet."""
+"""``avatar-pipeline propose``: detector + audio tagger + segmenter proposals and scenario rules over the frames."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+from typing import Any
 
-from pipeline.errors import PipelineError
+from pipeline.commands.common import add_settings, add_work_dir, emit, progress, work_dir
+from pipeline.stats import StageStats
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--work-dir", type=Path, default=None, help="pipeline work folder (default $AVATAR_WORK_DIR)")
-    parser.add_argument("--config", type=Path, help="YAML/JSON file of ProposeConfig fields (CLI flags override it)")
-    parser.add_argument("--no-weights", action="store_true", help="all backends 'none': frames go to review bare")
-    parser.add_argument("--cpu-demo", metavar="MODELS_DIR", help="YOLOv8n int8 ONNX + YAMNet from MODELS_DIR, no SAM")
-    parser.add_argument("--detector", choices=["yolo", "none"])
-    parser.add_argument("--detector-model", help="registry name, .pt/.onnx path or .yaml architecture")
-    parser.add_argument("--tagger", choices=["cavmae", "yamnet", "none"])
+    from pipeline.proposals.config import DETECTORS, SEGMENTERS, TAGGERS, ProposeConfig
+
+    d = ProposeConfig()
+    add_work_dir(parser)
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument("--no-weights", action="store_true", help="all backends 'none': frames go to review bare")
+    preset.add_argument("--cpu-demo", metavar="MODELS_DIR", help="YOLOv8n int8 ONNX + YAMNet from MODELS_DIR, no SAM")
+    parser.add_argument("--detector", choices=DETECTORS, help=f"detector backend (default: {d.detector})")
+    parser.add_argument("--detector-model", help="registry name, .pt/.onnx path or .yaml architecture "
+                                                 f"(default: {d.detector_options['model']})")
+    parser.add_argument("--tagger", choices=TAGGERS, help=f"audio tagger backend (default: {d.tagger})")
     parser.add_argument("--tagger-model", help="tagger checkpoint (registry name or path)")
-    parser.add_argument("--segmenter", choices=["sam", "none"])
-    parser.add_argument("--segmenter-checkpoint", help="SAM checkpoint (registry name or path)")
-    parser.add_argument("--device", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--batch-size", type=int, help="frames per detector/segmenter batch")
+    parser.add_argument("--segmenter", choices=SEGMENTERS, help=f"segmenter backend (default: {d.segmenter})")
+    parser.add_argument("--segmenter-checkpoint", help="SAM checkpoint, registry name or path "
+                                                       f"(default: {d.segmenter_options['checkpoint']})")
+    parser.add_argument("--device", help=f"auto | cpu | cuda | cuda:N (default: {d.device})")
+    parser.add_argument("--batch-size", type=int, metavar="N", help=f"frames per batch (default: {d.batch_size})")
+    add_settings(parser, "propose's settings (detector_options.*, rules.*, top_k_tags, ...)")
 
 
-def _load_config(args: argparse.Namespace):
+def build_config(args: argparse.Namespace):
+    """The :class:`ProposeConfig`: a preset, then ``--config``, ``--set`` and the flags."""
+    from pipeline.config import load_config
     from pipeline.proposals.config import ProposeConfig
 
+    base: dict[str, Any] = {}
     if args.no_weights:
-        cfg = ProposeConfig.no_weights().to_dict()
+        base = ProposeConfig.no_weights_dict()
     elif args.cpu_demo:
-        cfg = ProposeConfig.cpu_demo(args.cpu_demo).to_dict()
-    else:
-        cfg = {}
-    if args.config:
-        import yaml
-
-        try:
-            cfg.update(yaml.safe_load(args.config.read_text(encoding="utf-8")) or {})
-        except (OSError, yaml.YAMLError) as exc:
-            raise PipelineError(f"config {args.config}: cannot read it ({exc})") from None
-    for flag, key in (("detector", "detector"), ("tagger", "tagger"), ("segmenter", "segmenter"),
-                      ("device", "device"), ("batch_size", "batch_size")):
-        if getattr(args, flag) is not None:
-            cfg[key] = getattr(args, flag)
-    for flag, section, key in (("detector_model", "detector_options", "model"),
-                               ("tagger_model", "tagger_options", "model" if cfg.get("tagger") == "yamnet"
-                                else "checkpoint"),
-                               ("segmenter_checkpoint", "segmenter_options", "checkpoint")):
-        if getattr(args, flag):
-            cfg[section] = {**cfg.get(section, {}), key: getattr(args, flag)}
-    return ProposeConfig.from_dict(cfg)
+        base = ProposeConfig.cpu_demo_dict(args.cpu_demo)
+    values = {"detector": args.detector, "tagger": args.tagger, "segmenter": args.segmenter,
+              "device": args.device, "batch_size": args.batch_size, "detector_options.model": args.detector_model,
+              "segmenter_options.checkpoint": args.segmenter_checkpoint}
+    config = load_config(ProposeConfig, args.config, args.overrides, values, base=base)
+    if args.tagger_model:  # YAMNet takes a model file, CAV-MAE a checkpoint
+        key = "model" if config.tagger == "yamnet" else "checkpoint"
+        config = load_config(ProposeConfig, None, (), {f"tagger_options.{key}": args.tagger_model},
+                             base=config.to_dict())
+    return config
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from pipeline.progress import bar
     from pipeline.proposals.propose import propose, read_frames
-    from pipeline.settings import get_settings
 
-    work = args.work_dir or get_settings().work_dir
-    cfg = _load_config(args)
-    total = len(read_frames(work))
-    with tqdm(total=total, unit="frame", desc="propose") as bar:
-        summary = propose(work, cfg, progress=bar.update)
-    print(json.dumps(summary, indent=2))
+    work = work_dir(args)
+    config = build_config(args)  # checked before any model loads
+    with bar(total=len(read_frames(work)), unit="frame", desc="propose", enabled=progress(args)) as pbar:
+        stats = propose(work, config, progress=pbar.update)
+    emit(args, stats, _text)
     return 0
+
+
+def _text(stats: StageStats) -> str:
+    rate = stats.info.get("frames_per_s")
+    return StageStats.text(stats) + (f"\n{rate} frames/s" if rate else "") + f"\nproposals: {stats.info['manifest']}"

@@ -3,47 +3,80 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
-from pipeline.settings import get_settings
+from pipeline.commands.common import (
+    HelpFormatter,
+    add_settings,
+    add_work_dir,
+    common_parser,
+    emit,
+    print_json,
+    progress,
+    work_dir,
+)
+from pipeline.stats import StageStats
+
+HAS_ACTIONS = True
+ACTIONS = {
+    "push": "send the batch's proposals as pre-annotated tasks (only the frames the project lacks)",
+    "pull": "merge verified annotations into the AVATAR-COCO split files (only what changed since the last pull)",
+    "status": "how many of the project's tasks are annotated",
+}
+
+
+def _review_settings() -> argparse.ArgumentParser:
+    """The review settings every action takes (ReviewConfig fields, also reachable with --set)."""
+    from pipeline.review import ReviewConfig
+
+    d = ReviewConfig()
+    p = argparse.ArgumentParser(add_help=False)
+    add_work_dir(p)
+    p.add_argument("--project", default=None, help=f"Label Studio project title, found or created (default: "
+                                                   f"{d.project})")
+    p.add_argument("--categories", default=None,
+                   help="category list: taxonomy YAML or an AVATAR-COCO JSON (default: annotations/taxonomy.yaml)")
+    p.add_argument("--document-root", type=Path, default=None,
+                   help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT (default: that variable, else the work folder)")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="N",
+                   help=f"tasks per import request (default: {d.chunk_size})")
+    add_settings(p, "review settings (project, categories, document_root, chunk_size, timeout_s)")
+    return p
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["push", "pull", "status"],
-                        help="push: send proposals as tasks; pull: merge verified annotations; status: progress")
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="the batch's work folder (manifests/proposals.parquet); default $AVATAR_WORK_DIR")
-    parser.add_argument("--project", default="AVATAR review", help="Label Studio project title (found or created)")
-    parser.add_argument("--categories", type=Path, default=None,
-                        help="category list: taxonomy YAML or an AVATAR-COCO JSON (default annotations/taxonomy.yaml)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="pull: folder of the split files to merge into (default <AVATAR_WORK_DIR>/annotations)")
-    parser.add_argument("--document-root", type=Path, default=None,
-                        help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT (default: that variable, else the work dir)")
-    parser.add_argument("--chunk-size", type=int, default=100, help="push: tasks per import request")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    settings, common = _review_settings(), common_parser()
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, text in ACTIONS.items():
+        p = sub.add_parser(action, help=text, description=text, formatter_class=HelpFormatter,
+                           parents=[common, settings])
+        if action == "pull":
+            p.add_argument("--out", type=Path, default=None,
+                           help="folder of the split files to merge into (default: <work folder>/annotations)")
 
 
-def _config(args: argparse.Namespace):
-    from pipeline.review import ReviewConfig, load_categories
+def build_config(args: argparse.Namespace):
+    from pipeline.config import load_config
+    from pipeline.review import ReviewConfig
 
-    return ReviewConfig(project=args.project, categories=load_categories(args.categories),
-                        document_root=args.document_root, chunk_size=args.chunk_size)
+    values = {"project": args.project, "categories": args.categories, "document_root": args.document_root,
+              "chunk_size": args.chunk_size}
+    return load_config(ReviewConfig, args.config, args.overrides, values)
 
 
-def _text(action: str, s: dict[str, Any]) -> str:
-    if action == "push":
-        return (f"project {s['project']!r} (id {s['project_id']}): {s['pushed']} task(s) pushed, {s['already']} "
-                f"already there, {s['rejected']} rejected {s['reasons'] or ''}".rstrip())
-    if action == "status":
-        return (f"project {s['project']!r} (id {s['project_id']}): {s['annotated']}/{s['tasks']} task(s) "
-                f"annotated, {s['skipped']} skipped")
-    lines = [f"merged {s['merged']}, rejected {s['rejected']}, skipped {s['skipped']}, unchanged {s['unchanged']}, "
-             f"removed {s['removed']} (of {s['annotated']} annotated task(s))"]
-    lines += [f"  malformed: task {m['task_id']} (frame {m['frame_id']}): {m['error']}" for m in s["malformed"]]
-    lines += [f"  wrote {p}" for p in s["written"]]
+def _push_text(s: StageStats) -> str:
+    reasons = f" {dict(s.rejected)}" if s.rejected else ""
+    return (f"project {s.info['project']!r} (id {s.info['project_id']}): {s.processed} task(s) pushed, {s.skipped} "
+            f"already there, {s.n_rejected} rejected{reasons}")
+
+
+def _pull_text(s: StageStats) -> str:
+    c = s.counts
+    lines = [f"merged {c['merged']}, rejected {s.rejected['rejected_by_annotator']}, skipped "
+             f"{s.rejected['skipped_by_annotator']}, unchanged {s.skipped}, removed {c['removed']} "
+             f"(of {c['annotated']} annotated task(s))"]
+    lines += [f"  malformed: task {m['task_id']} (frame {m['frame_id']}): {m['error']}" for m in s.info["malformed"]]
+    lines += [f"  wrote {p}" for p in s.info["written"]]
     return "\n".join(lines)
 
 
@@ -51,19 +84,24 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.review import pull, push
     from pipeline.review.client import LabelStudioClient
 
-    settings = get_settings()
-    work = args.work_dir or settings.work_dir
-    config = _config(args)
+    config = build_config(args)
+    work = work_dir(args)
     if args.action == "push":
-        summary = push(work, config, progress=True)
-    elif args.action == "pull":
-        summary = pull(work, args.out or Path(settings.work_dir) / "annotations", config)
+        emit(args, push(work, config, progress=progress(args)), _push_text)
+        return 0
+    if args.action == "pull":
+        stats = pull(work, args.out, config)
+        emit(args, stats, _pull_text)
+        return 1 if stats.info["malformed"] else 0
+    client = LabelStudioClient.from_settings()
+    project_id = client.find_project(config.project)
+    if project_id is None:
+        print(f"no project titled {config.project!r} at {client.url}")
+        return 1
+    status = {"project": config.project, "project_id": project_id, **client.progress(project_id)}
+    if args.json:
+        print_json(status)
     else:
-        client = LabelStudioClient.from_settings(settings)
-        project_id = client.find_project(args.project)
-        if project_id is None:
-            print(f"no project titled {args.project!r} at {client.url}")
-            return 1
-        summary = {"project": args.project, "project_id": project_id, **client.progress(project_id)}
-    print(json.dumps(summary, indent=2, default=str) if args.json else _text(args.action, summary))
-    return 1 if args.action == "pull" and summary["malformed"] else 0
+        print(f"project {status['project']!r} (id {project_id}): {status['annotated']}/{status['tasks']} task(s) "
+              f"annotated, {status['skipped']} skipped")
+    return 0

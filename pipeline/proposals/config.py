@@ -1,28 +1,32 @@
-"""Configuration of the propose stage: which backends, their options, thresholds. Unknown keys are refused."""
+"""Configuration of the propose stage: which backends, their options, thresholds (loaded by pipeline.config)."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.errors import PipelineError
+from pipeline.config import StrictConfig, require
 from pipeline.proposals.scenario import RuleConfig
+
+DETECTORS = ("yolo", "none")
+TAGGERS = ("cavmae", "yamnet", "none")
+SEGMENTERS = ("sam", "none")
 
 
 @dataclass
-class ProposeConfig:
+class ProposeConfig(StrictConfig):
     """Every knob of the stage (defaults: the full-size models of the paper).
 
     ``*_options`` are passed to the backend constructors (see ``make_detector`` / ``make_tagger`` /
-    ``make_segmenter``); ``device`` is given to every backend that does not set its own.
+    ``make_segmenter``); ``device`` is given to every backend that does not set its own. Types and values are
+    checked when the config is made (``batch_size="16"`` is refused before any model loads).
     """
 
-    detector: str = "yolo"
+    detector: str = "yolo"  # yolo | none
     detector_options: dict[str, Any] = field(default_factory=lambda: {"model": "yolov8x-oiv7"})
-    tagger: str = "cavmae"
+    tagger: str = "cavmae"  # cavmae | yamnet | none
     tagger_options: dict[str, Any] = field(default_factory=dict)
-    segmenter: str = "sam"
+    segmenter: str = "sam"  # sam | none
     segmenter_options: dict[str, Any] = field(default_factory=lambda: {"checkpoint": "sam_vit_h"})
     device: str = "auto"
     batch_size: int = 8  # frames per detector / segmenter batch
@@ -33,36 +37,31 @@ class ProposeConfig:
     flush_every: int = 50  # manifest rows per part file
     model_version: str | None = None  # default: built from the backends' names and weights
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> ProposeConfig:
-        """Build from a plain mapping (YAML/JSON); unknown keys raise :class:`PipelineError`."""
-        data = dict(data or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise PipelineError(f"propose config: unknown key(s) {unknown}; expected some of {sorted(known)}")
-        rules = data.pop("rules", None)
-        if isinstance(rules, dict):
-            rule_keys = {f.name for f in dataclasses.fields(RuleConfig)}
-            bad = sorted(set(rules) - rule_keys)
-            if bad:
-                raise PipelineError(f"propose config: unknown rules key(s) {bad}; expected some of {sorted(rule_keys)}")
-            data["rules"] = RuleConfig(**rules)
-        elif rules is not None:
-            data["rules"] = rules
-        return cls(**data)
+    def validate(self) -> None:
+        for name, known in (("detector", DETECTORS), ("tagger", TAGGERS), ("segmenter", SEGMENTERS)):
+            require(getattr(self, name) in known, name, f"one of {known}", getattr(self, name))
+        require(self.batch_size >= 1, "batch_size", "at least 1", self.batch_size)
+        require(self.top_k_tags >= 0, "top_k_tags", "0 or more", self.top_k_tags)
+        require(self.flush_every >= 1, "flush_every", "at least 1", self.flush_every)
+        require(0.0 <= self.min_tag_score <= 1.0, "min_tag_score", "a score in [0, 1]", self.min_tag_score)
 
     @classmethod
     def no_weights(cls) -> ProposeConfig:
         """All backends ``none``: frames go to review without pre-annotations."""
-        return cls(detector="none", detector_options={}, tagger="none", segmenter="none", segmenter_options={})
+        return cls(**cls.no_weights_dict())
+
+    @staticmethod
+    def no_weights_dict() -> dict[str, Any]:
+        return {"detector": "none", "detector_options": {}, "tagger": "none", "segmenter": "none",
+                "segmenter_options": {}}
 
     @classmethod
     def cpu_demo(cls, shared_models: str) -> ProposeConfig:
         """The small real models that run on a CPU: YOLOv8n int8 ONNX (COCO) + YAMNet, no masks."""
-        return cls(detector_options={"model": f"{shared_models}/yolov8n_coco80_int8.onnx"}, tagger="yamnet",
-                   tagger_options={"model": f"{shared_models}/yamnet.tflite"}, segmenter="none",
-                   segmenter_options={}, device="cpu")
+        return cls(**cls.cpu_demo_dict(shared_models))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    @staticmethod
+    def cpu_demo_dict(shared_models: str) -> dict[str, Any]:
+        return {"detector_options": {"model": f"{shared_models}/yolov8n_coco80_int8.onnx"}, "tagger": "yamnet",
+                "tagger_options": {"model": f"{shared_models}/yamnet.tflite"}, "segmenter": "none",
+                "segmenter_options": {}, "device": "cpu"}

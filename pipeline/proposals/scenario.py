@@ -11,9 +11,12 @@ Rules, in order (every threshold is a :class:`RuleConfig` field):
 2. nothing heard → the best entity below threshold is used if it reaches ``tag_threshold / 3`` (flag
    ``weak_audio_tags``), else no scenario (flag ``no_sound_category``);
 3. no heard entity on screen → ``off_screen`` (flag ``heard_maybe_visible`` when a weak box of it exists);
-4. one heard entity on screen, one instance → ``single``; several look-alike instances → ``multi_entity``
-   with the most salient one (det score × area) proposed as sounding, flagged ``multi_entity`` for the annotator;
-5. two or more heard entities on screen → ``mixed``; look-alikes inside it are flagged ``look_alikes``;
+4. each heard entity on screen gets its most salient instance (det score × area) proposed as sounding; the
+   scenario then follows from the proposed instances by THE scenario rule of AVATAR
+   (:func:`avatar_bench.rules.scenario_of`): one sounding instance → ``single``, or ``multi_entity`` when another
+   proposed instance has its category (flagged ``multi_entity`` for the annotator); two or more → ``mixed``
+   (look-alikes inside it are flagged ``look_alikes``). So the proposed scenario never contradicts the proposed
+   instances, and review and validation agree with it;
 6. extra flags: ``also_off_screen`` (a heard entity is not visible while others are), ``weak_audio_tags``,
    ``weak_detections`` (a proposed sounding instance scores below ``weak_det``).
 
@@ -26,18 +29,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from avatar_bench.rules import scenario_of
+from pipeline.config import StrictConfig, require
 from pipeline.proposals.records import Detection, InstanceProposal, ScenarioProposal
 from pipeline.proposals.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)
-class RuleConfig:
+class RuleConfig(StrictConfig):
     tag_threshold: float = 0.1  # an entity is heard at this score (YAMNet sigmoid / CAV-MAE softmax)
     weak_tag: float = 0.3  # deciding tag scores below this are flagged weak_audio_tags
     det_min: float = 0.15  # boxes below this are dropped
     det_threshold: float = 0.35  # a box at/above this makes its category visible
     weak_det: float = 0.5  # proposed sounding boxes below this are flagged weak_detections
     max_instances: int = 20  # most instances kept per frame (highest scores first)
+
+    def validate(self) -> None:
+        for name in ("tag_threshold", "weak_tag", "det_min", "det_threshold", "weak_det"):
+            value = getattr(self, name)
+            require(0.0 <= value <= 1.0, f"rules.{name}", "a score in [0, 1]", value)
+        require(self.max_instances >= 1, "rules.max_instances", "at least 1", self.max_instances)
 
 
 def make_instances(detections: Sequence[Detection], taxonomy: Taxonomy, cfg: RuleConfig) -> list[InstanceProposal]:
@@ -124,10 +135,7 @@ def propose_scenario(scores: Mapping[str, float], detections: Sequence[Detection
         if len(insts) > 1:
             code = "multi_entity" if len(on) == 1 else "look_alikes"
             flags.append(f"{code}: {e} heard and visible {len(insts)} times; check which one sounds")
-    if len(on) >= 2:
-        scenario = "mixed"
-    else:
-        scenario = "multi_entity" if len(next(iter(on.values()))) > 1 else "single"
+    scenario = scenario_of([(i.category, i.sounding) for i in instances], names)
     _weak_flags(heard, on, cfg, flags)
     return ScenarioProposal(scenario=scenario, score=float(min(deciding)), heard_categories=names,
                             instances=instances, flag_reasons=flags)

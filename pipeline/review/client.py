@@ -30,7 +30,9 @@ def find_token(settings: Settings) -> str:
     token = settings.label_studio_token()
     if token:
         return token
-    default = Path(settings.work_dir) / "labelstudio" / "token"  # where scripts/labelstudio.py stores it
+    from pipeline.layout import WorkDir
+
+    default = WorkDir(settings.work_dir).labelstudio_token  # where scripts/labelstudio.py stores it
     if default.exists():
         return default.read_text(encoding="utf-8").strip()
     raise PipelineError("no Label Studio token: set LABEL_STUDIO_API_KEY or LABEL_STUDIO_TOKEN_FILE, or start the "

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from avatar_bench.format import Category
+from pipeline.config import StrictConfig, require
 from pipeline.errors import PipelineError
 
 ANNOTATIONS_DIR = Path(__file__).resolve().parents[2] / "annotations"
@@ -28,12 +29,14 @@ PALETTE = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#4
 
 
 @dataclass
-class ReviewConfig:
-    """How the review step talks to Label Studio.
+class ReviewConfig(StrictConfig):
+    """How the review step talks to Label Studio (loaded by :func:`pipeline.config.load_config` like every
+    stage's settings: ``--set chunk_size=50``).
 
     Attributes:
         project: title of the Label Studio project (found by title, created when absent).
-        categories: category list (names and ids of the AVATAR-COCO output); see :func:`load_categories`.
+        categories: the category list (names and ids of the AVATAR-COCO output), or the path of a taxonomy YAML
+            or AVATAR-COCO JSON holding it (see :func:`load_categories`); default ``annotations/taxonomy.yaml``.
         document_root: the ``LOCAL_FILES_DOCUMENT_ROOT`` Label Studio serves frames from (default: that
             environment variable, else the work dir); every frame must lie under it.
         chunk_size: tasks per import request (one request is one database transaction in Label Studio).
@@ -42,11 +45,22 @@ class ReviewConfig:
     """
 
     project: str = "AVATAR review"
-    categories: list[Category] = field(default_factory=list)
+    categories: list[Category] | str | None = None
     document_root: Path | None = None
     chunk_size: int = 100
     timeout_s: float = 120.0
     template: Path = TEMPLATE
+
+    def validate(self) -> None:
+        require(bool(self.project.strip()), "project", "a project title", self.project)
+        require(self.chunk_size >= 1, "chunk_size", "at least 1 task per request", self.chunk_size)
+        require(self.timeout_s > 0, "timeout_s", "a positive timeout", self.timeout_s)
+
+    def category_list(self) -> list[Category]:
+        """The categories: the list given, else loaded from the path given (or the default taxonomy)."""
+        if isinstance(self.categories, list) and self.categories:
+            return list(self.categories)
+        return load_categories(self.categories if isinstance(self.categories, str) else None)
 
     def root(self, work_dir: Path) -> Path:
         if self.document_root is not None:

@@ -1,6 +1,9 @@
 """One task of Label Studio's JSON export -> a :class:`ReviewedFrame` (exact COCO RLE masks, choices, provenance).
 
-This module and ``tasks.py`` are the only places that read or write Label Studio's result JSON.
+This module and ``tasks.py`` are the only places that read or write Label Studio's result JSON. The frame's
+scenario follows THE scenario rule of AVATAR (:mod:`avatar_bench.rules`): inferred from the instances when the
+annotator chose none, checked against them when they chose one, so a frame that review accepts is one that
+export and validation accept (two sounding instances of one category are ``mixed``).
 """
 
 from __future__ import annotations
@@ -8,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pipeline.review.config as C
 from avatar_bench.format import SCENARIOS
-from pipeline.manifest import STATUS_OK, STATUS_REJECTED
-from pipeline.review import config as C
+from avatar_bench.rules import scenario_of, scenario_violations
+from pipeline.records import STATUS_OK, STATUS_REJECTED
 from pipeline.review.brush import BrushError, brush_to_coco
 
 STATUS_SKIPPED = "skipped"
@@ -107,14 +111,20 @@ def _instances(results: list[dict[str, Any]], data: dict[str, Any], categories: 
     return out
 
 
-def _infer_scenario(instances: list[ReviewedInstance]) -> str:
-    sounding = [i for i in instances if i.sounding]
-    if not sounding:
-        return "off_screen"
-    if len({i.category for i in sounding}) > 1:
-        return "mixed"
-    twins = [i for i in instances if i.category == sounding[0].category]
-    return "multi_entity" if len(sounding) == 1 and len(twins) > 1 else "single"
+def _scenario(chosen: str, instances: list[ReviewedInstance], heard: list[str]) -> str:
+    """The annotator's scenario checked by the rule, or the rule's own when none was chosen."""
+    pairs = [(i.category, bool(i.sounding)) for i in instances]
+    if not chosen:
+        inferred = scenario_of(pairs, heard)
+        if inferred is None:
+            raise MalformedAnnotation("no scenario chosen, no sounding instance and no heard category: mark what "
+                                      "sounds (or tick the heard category for an off-screen sound), or reject the "
+                                      "frame")
+        return inferred
+    problems = scenario_violations(chosen, pairs, heard)
+    if problems:
+        raise MalformedAnnotation(f"scenario {chosen!r} contradicts the frame: {'; '.join(problems)}")
+    return chosen
 
 
 def convert_task(task: dict[str, Any], categories: set[str], users: dict[int, str]) -> ReviewedFrame | None:
@@ -143,15 +153,15 @@ def convert_task(task: dict[str, Any], categories: set[str], users: dict[int, st
     chosen = _choices(results, C.SCENARIO)
     if chosen and chosen[0] not in SCENARIOS:
         raise MalformedAnnotation(f"scenario {chosen[0]!r} is not one of {SCENARIOS}")
-    frame.scenario = chosen[0] if chosen else ""
+    chosen_scenario = chosen[0] if chosen else ""
     for inst in frame.instances:
         if inst.sounding is None:  # the (required) sounding choice is missing: sounding unless off screen
-            inst.sounding = frame.scenario != "off_screen"
-    frame.scenario = frame.scenario or _infer_scenario(frame.instances)
+            inst.sounding = chosen_scenario != "off_screen"
     heard = _choices(results, C.HEARD)
     unknown = [h for h in heard if h not in categories]
     if unknown:
         raise MalformedAnnotation(f"heard categories {unknown} are not in the project")
     # a visible sounding instance is heard by definition: its category is listed even if the box was not ticked
     frame.heard = sorted(set(heard) | {i.category for i in frame.instances if i.sounding})
+    frame.scenario = _scenario(chosen_scenario, frame.instances, frame.heard)
     return frame

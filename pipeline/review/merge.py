@@ -1,6 +1,7 @@
 """Merge reviewed frames into AVATAR-COCO split files (``<dir>/{train,val,test}.json``), idempotently.
 
-A frame is identified by ``<video name>/<frame_index>``; merging it again replaces its image record and its
+A frame is identified by its frame id (``naming.frame_id``: ``<video name>/<frame_index:06d>``; a key of any
+zero-padding is accepted); merging it again replaces its image record and its
 annotations (ids of videos and images are kept, so a re-pull does not renumber anything). Ids are unique across
 the three split files. Reviewed annotations get ``origin: "human"`` and keep who/when in their extra fields:
 ``reviewed_by``, ``reviewed_at``, ``ls_task_id``, ``ls_annotation_id``, ``proposal_instance_id`` and
@@ -11,14 +12,33 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from avatar_bench import naming
 from avatar_bench import rle as coco_rle
 from avatar_bench.format import SPLITS, Annotation, AvatarDataset, Category, Image, Video
 from pipeline.review.convert import ReviewedFrame, ReviewedInstance
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoMeta:
+    """What an AVATAR-COCO ``videos`` record needs beyond the frame: from the work folder's videos/probe tables."""
+
+    file_name: str = ""
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    duration_s: float = 0.0
+    source: str = ""
+
+
+def _key(key: str) -> str:
+    """A frame id in the one written form (``v/12`` and ``v/000012`` are one frame)."""
+    return naming.frame_id(*naming.parse_frame_id(key))
 
 
 class _Split:
@@ -27,7 +47,8 @@ class _Split:
         self.ds = AvatarDataset.load(path) if path.exists() else AvatarDataset()
         self.videos: dict[str, Video] = {v.name: v for v in self.ds.videos}
         names = {v.id: v.name for v in self.ds.videos}
-        self.images: dict[str, Image] = {f"{names[im.video_id]}/{im.frame_index}": im for im in self.ds.images}
+        self.images: dict[str, Image] = {naming.frame_id(names[im.video_id], im.frame_index): im
+                                         for im in self.ds.images}
         self.anns: dict[int, list[Annotation]] = defaultdict(list)
         for a in self.ds.annotations:
             self.anns[a.image_id].append(a)
@@ -68,6 +89,7 @@ class SplitStore:
         return self._next[kind] - 1
 
     def find(self, key: str) -> tuple[str, Image] | None:
+        key = _key(key)
         for name, sp in self.splits.items():
             if key in sp.images:
                 return name, sp.images[key]
@@ -75,29 +97,35 @@ class SplitStore:
 
     def remove(self, key: str) -> bool:
         """Drop a frame (rejected after an earlier pull); its video goes too when it has no frame left."""
+        key = _key(key)
         hit = self.find(key)
         if hit is None:
             return False
         sp = self.splits[hit[0]]
         image = sp.images.pop(key)
         sp.anns.pop(image.id, None)
-        video_name = key.rsplit("/", 1)[0]
-        if not any(k.rsplit("/", 1)[0] == video_name for k in sp.images):
+        video_name = naming.parse_frame_id(key)[0]
+        if not any(naming.parse_frame_id(k)[0] == video_name for k in sp.images):
             sp.videos.pop(video_name, None)
         sp.changed = True
         return True
 
-    def upsert(self, frame: ReviewedFrame) -> None:
-        """Add or replace one reviewed frame (status ok) with its human annotations."""
+    def upsert(self, frame: ReviewedFrame, video: VideoMeta | None = None) -> None:
+        """Add or replace one reviewed frame (status ok) with its human annotations.
+
+        Args:
+            frame: the converted annotation.
+            video: the video's metadata (from the work folder); the frame's size when unknown.
+        """
         d = frame.data
         split = d.get("split") if d.get("split") in SPLITS else "test"
-        key = f"{d['video_id']}/{int(d['frame_index'])}"
+        key = naming.frame_id(d["video_id"], int(d["frame_index"]))
         previous = self.find(key)
         if previous and previous[0] != split:  # the clip moved to another split
             self.remove(key)
             previous = None
         sp = self.splits[split]
-        video = sp.videos.get(d["video_id"]) or self._new_video(d, split)
+        video = sp.videos.get(d["video_id"]) or self._new_video(d, split, video or VideoMeta())
         sp.videos[video.name] = video
         image = self._image(d, frame, video.id, previous[1].id if previous else self._new_id("images"))
         sp.images[key] = image
@@ -106,20 +134,17 @@ class SplitStore:
                              for k, inst in enumerate(frame.instances)]
         sp.changed = True
 
-    def _new_video(self, d: dict[str, Any], split: str) -> Video:
-        meta = d.get("video") or {}
-        return Video(id=self._new_id("videos"), name=str(d["video_id"]),
-                     file_name=str(meta.get("file_name") or ""), width=int(meta.get("width") or d["width"]),
-                     height=int(meta.get("height") or d["height"]), fps=float(meta.get("fps") or 0.0),
-                     duration_s=float(meta.get("duration_s") or 0.0), source=str(meta.get("source") or ""),
-                     source_label=str(d.get("label") or ""), split=split)
+    def _new_video(self, d: dict[str, Any], split: str, meta: VideoMeta) -> Video:
+        return Video(id=self._new_id("videos"), name=str(d["video_id"]), file_name=meta.file_name,
+                     width=int(meta.width or d["width"]), height=int(meta.height or d["height"]), fps=meta.fps,
+                     duration_s=meta.duration_s, source=meta.source, source_label=str(d.get("label") or ""),
+                     split=split)
 
     def _image(self, d: dict[str, Any], frame: ReviewedFrame, video_id: int, image_id: int) -> Image:
-        path = Path(str(d.get("image_path") or f"{d['video_id']}/{int(d['frame_index']):06d}.jpg"))
         review = {"task": frame.task_id, "annotation": frame.annotation_id, "by": frame.annotator,
                   "at": frame.updated_at, "lead_time_s": frame.lead_time_s,
                   "proposed_scenario": d.get("proposed_scenario")}
-        return Image(id=image_id, video_id=video_id, file_name=f"{path.parent.name}/{path.name}",
+        return Image(id=image_id, video_id=video_id, file_name=naming.frame_file_name(d["video_id"], d["frame_index"]),
                      width=int(d["width"]), height=int(d["height"]), frame_index=int(d["frame_index"]),
                      timestamp_s=float(d.get("timestamp_s") or 0.0), scenario=frame.scenario,
                      sounding_category_ids=sorted(self.category_id[h] for h in frame.heard),

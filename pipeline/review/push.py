@@ -1,10 +1,11 @@
 """Push the proposals of a work dir to Label Studio as tasks with pre-annotations, without duplicates.
 
-Reads ``<work>/manifests/proposals.parquet`` (the proposals manifest), creates or finds the project (by title) and a
-local-files storage for the frames, looks up the tasks the project already holds (by ``data.frame_id``) and
-imports only the missing frames, ``chunk_size`` tasks per request. Writes ``<work>/manifests/review_push.parquet``
-(key ``frame_id``: task_id, project_id, status, reason). A push interrupted by Label Studio going down raises
-:class:`PipelineError`; the rerun imports only what is still missing.
+Reads the work folder's kept proposals (:class:`~pipeline.proposals.records.ProposalRecord`), creates or finds the
+project (by title) and a local-files storage for the frames, looks up the tasks the project already holds (by
+``data.frame_id``) and imports only the missing frames, ``chunk_size`` tasks per request. Writes the work folder's
+``review_push`` table (:class:`~pipeline.records.PushRecord`, key ``frame_id``: task_id, project_id, status,
+reason). A push interrupted by Label Studio going down raises :class:`PipelineError`; the rerun imports only what
+is still missing.
 """
 
 from __future__ import annotations
@@ -15,45 +16,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import PipelineError, Rejected
-from pipeline.manifest import STATUS_OK, STATUS_REJECTED, Manifest
+from pipeline.errors import Rejected
+from pipeline.layout import WorkDir
+from pipeline.manifest import Manifest
+from pipeline.progress import bar
+from pipeline.proposals.records import ProposalRecord
+from pipeline.records import STATUS_OK, PushRecord
 from pipeline.review.client import LabelStudioClient
-from pipeline.review.config import ReviewConfig, labeling_config, load_categories
+from pipeline.review.config import ReviewConfig, labeling_config
 from pipeline.review.tasks import build_task
+from pipeline.stats import StageStats
 
 log = logging.getLogger(__name__)
 
 
-def read_proposals(work_dir: Path) -> list[dict[str, Any]]:
-    """The kept rows of the proposals manifest, as dicts, in frame_id order."""
-    manifest = Manifest(Path(work_dir) / "manifests", "proposals", key="frame_id")
-    if not manifest.exists():
-        raise PipelineError(f"{manifest.path}: no proposals manifest; run `avatar-pipeline propose` first")
-    df = manifest.read()
-    if "status" in df.columns:
-        df = df[df["status"] == STATUS_OK]
-    missing = {"frame_id", "video_id", "image_path", "width", "height", "frame_index"} - set(df.columns)
-    if missing:
-        raise PipelineError(f"{manifest.path}: expected the proposals-manifest columns, missing {sorted(missing)}")
-    return df.sort_values("frame_id").to_dict("records")
-
-
-def video_metadata(work_dir: Path) -> dict[str, dict[str, Any]]:
-    """Per-video fields for the AVATAR-COCO ``videos`` records, from the part-1 manifests when present."""
-    out: dict[str, dict[str, Any]] = {}
-    mdir = Path(work_dir) / "manifests"
-    for name, cols in (("videos", ("path", "source")), ("probe", ("width", "height", "fps", "duration_s"))):
-        m = Manifest(mdir, name, key="video_id")
-        if not m.exists():
-            continue
-        df = m.read()
-        for row in df.to_dict("records"):
-            meta = out.setdefault(str(row["video_id"]), {})
-            for col in cols:
-                value = row.get(col)
-                if value is not None and value == value:  # NaN != NaN
-                    meta["file_name" if col == "path" else col] = Path(value).name if col == "path" else value
-    return out
+def read_proposals(work_dir: str | os.PathLike) -> list[ProposalRecord]:
+    """The kept proposals of the work folder, in frame_id order (PipelineError: none made yet)."""
+    return sorted(WorkDir(work_dir).records("proposals", STATUS_OK), key=lambda r: r.frame_id)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -61,81 +40,80 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[i:i + size]
 
 
-def _storage_dir(rows: list[dict[str, Any]], root: Path) -> Path:
+def _storage_dir(proposals: list[ProposalRecord], root: Path) -> Path:
     """The folder the local-files storage must cover: the common parent of the frames, under the root."""
-    common = Path(os.path.commonpath([str(Path(r["image_path"]).resolve().parent) for r in rows]))
+    common = Path(os.path.commonpath([str(Path(p.image_path).resolve().parent) for p in proposals]))
     return common if common.is_relative_to(root) else root
 
 
 def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client: LabelStudioClient | None = None,
-         progress: bool = False) -> dict[str, Any]:
-    """Send the work dir's proposals to Label Studio (idempotent).
+         progress: bool = False) -> StageStats:
+    """Send the work folder's proposals to Label Studio (idempotent).
 
     Args:
-        work_dir: the batch's work dir (holds ``manifests/proposals.parquet``).
+        work_dir: the batch's work folder (holds its proposals).
         config: review settings (project title, categories, document root, chunk size).
         client: an open client (default: from ``pipeline.settings``).
-        progress: show a tqdm bar.
+        progress: show a progress bar (on a terminal).
 
     Returns:
-        ``{"project_id", "project", "frames", "pushed", "already", "rejected", "reasons"}``.
+        The stage's statistics: ``processed`` tasks pushed now, ``skipped`` frames already in the project,
+        ``rejected`` per reason, counts ``frames``; info ``project_id``, ``project``.
 
     Raises:
-        PipelineError: no proposals manifest, Label Studio unreachable, or a refused request.
+        PipelineError: no proposals yet, Label Studio unreachable, or a refused request.
     """
-    work_dir, config = Path(work_dir), config or ReviewConfig()
-    categories = config.categories or load_categories()
-    rows = read_proposals(work_dir)
+    work, config = WorkDir(work_dir), config or ReviewConfig()
+    categories = config.category_list()
+    proposals = read_proposals(work.root)
     client = client or LabelStudioClient.from_settings(timeout_s=config.timeout_s)
     project_id = client.ensure_project(config.project, labeling_config(categories, config.template))
-    summary: dict[str, Any] = {"project_id": project_id, "project": config.project, "frames": len(rows),
-                               "pushed": 0, "already": 0, "rejected": 0, "reasons": {}}
-    if not rows:
-        return summary
-    root = config.root(work_dir)
-    client.ensure_local_storage(project_id, _storage_dir(rows, root))
+    stats = StageStats(stage="push", unit="task", headline="{processed} new + {skipped} already",
+                       info={"project_id": project_id, "project": config.project})
+    stats.counts["frames"] = len(proposals)
+    if not proposals:
+        return stats
+    root = config.root(work.root)
+    client.ensure_local_storage(project_id, _storage_dir(proposals, root))
     existing = client.existing_tasks(project_id)
-    videos, names = video_metadata(work_dir), {c.name for c in categories}
-    with Manifest(work_dir / "manifests", "review_push", key="frame_id") as manifest:
-        todo = _plan(rows, existing, manifest, summary, lambda row: build_task(
-            row, root, names, videos.get(str(row["video_id"]))))
-        bar = _bar(len(todo), progress)
-        for chunk in _chunks(todo, config.chunk_size):
-            ids = client.import_tasks(project_id, [task for _, task in chunk])
-            for (base, _), task_id in zip(chunk, ids, strict=False):
-                manifest.append({**base, "task_id": task_id, "status": STATUS_OK, "reason": ""})
-            manifest.flush()  # what Label Studio holds is on disk before the next request
-            summary["pushed"] += len(chunk)
-            bar.update(len(chunk))
-        bar.close()
-    log.info("pushed %d task(s) to project %r (%d already there, %d rejected)", summary["pushed"], config.project,
-             summary["already"], summary["rejected"])
-    return summary
+    names = {c.name for c in categories}
+    with work.manifest("review_push") as manifest:
+        todo = _plan(proposals, existing, manifest, stats, lambda p: build_task(p, root, names))
+        with bar(total=len(todo), unit="task", desc="push", enabled=progress) as pbar:
+            for chunk in _chunks(todo, config.chunk_size):
+                ids = client.import_tasks(project_id, [task for _, task in chunk])
+                for (record, _), task_id in zip(chunk, ids, strict=False):
+                    record.task_id = task_id
+                    manifest.append(record)
+                manifest.flush()  # what Label Studio holds is on disk before the next request
+                stats.processed += len(chunk)
+                stats.keep(len(chunk))
+                pbar.update(len(chunk))
+    log.info("pushed %d task(s) to project %r (%d already there, %d rejected)", stats.processed, config.project,
+             stats.skipped, stats.n_rejected)
+    return stats
 
 
-def _plan(rows: list[dict[str, Any]], existing: dict[str, int], manifest: Manifest, summary: dict[str, Any],
-          build) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Tasks still to import (``(manifest row base, task)``); frames already in the project or rejected are
-    recorded in the manifest and counted, not sent."""
+def _plan(proposals: list[ProposalRecord], existing: dict[str, int], manifest: Manifest, stats: StageStats,
+          build) -> list[tuple[PushRecord, dict[str, Any]]]:
+    """Tasks still to import (``(push record, task)``); frames already in the project or rejected are recorded
+    in the manifest and counted, not sent."""
     todo = []
-    for row in rows:
-        fid = str(row["frame_id"])
-        base = {"frame_id": fid, "project_id": summary["project_id"], "project": summary["project"]}
+    project_id, project = stats.info["project_id"], stats.info["project"]
+    for proposal in proposals:
+        fid = proposal.frame_id
+        record = PushRecord(frame_id=fid, project_id=project_id, project=project)
         if fid in existing:
-            summary["already"] += 1
-            manifest.append({**base, "task_id": existing[fid], "status": STATUS_OK, "reason": ""})
+            stats.skipped += 1
+            stats.keep()
+            record.task_id = existing[fid]
+            manifest.append(record)
             continue
         try:
-            todo.append((base, build(row)))
+            todo.append((record, build(proposal)))
         except Rejected as exc:
-            summary["rejected"] += 1
-            summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
+            stats.reject(exc.reason)
             log.warning("frame %s not pushed: %s", fid, exc)
-            manifest.append({**base, "task_id": -1, "status": STATUS_REJECTED, "reason": exc.reason})
+            record.reject(exc.reason, exc.detail)
+            manifest.append(record)
     return todo
-
-
-def _bar(total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="task", desc="push", disable=not enabled)

@@ -1,8 +1,7 @@
-"""Proposals-manifest rows -> Label Studio tasks with pre-annotations (brush masks, sounding, scenario, heard)."""
+"""Proposal records -> Label Studio tasks with pre-annotations (brush masks, sounding, scenario, heard)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import urllib.parse
@@ -10,21 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pipeline.review.config as C
 from avatar_bench import rle as coco_rle
 from pipeline.errors import Rejected
-from pipeline.review import config as C
+from pipeline.proposals.records import ProposalRecord
 from pipeline.review.brush import coco_to_brush
 
 log = logging.getLogger(__name__)
-
-
-def _json_list(value: Any) -> list:
-    """Nested manifest values are stored as JSON strings (pipeline.manifest); accept lists too."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        return json.loads(value) if value.strip() else []
-    return list(value)
 
 
 def local_files_url(image_path: str | Path, root: Path) -> str:
@@ -37,14 +28,19 @@ def local_files_url(image_path: str | Path, root: Path) -> str:
     return "/data/local-files/?d=" + urllib.parse.quote(rel.as_posix())
 
 
-def _hint(row: Mapping[str, Any], heard: list[str], n_unmasked: int) -> str:
-    tags = ", ".join(f"{t.get('label')} {float(t.get('score', 0)):.2f}" for t in _json_list(row.get("audio_tags"))[:3])
-    parts = [f"proposed scenario: {row.get('scenario') or '?'} ({float(row.get('scenario_score') or 0):.2f})",
+def _score(value: float | None) -> float:
+    """A finite score for the task JSON (Label Studio's JSON must be strict: no NaN)."""
+    return float(value) if value is not None and math.isfinite(value) else 0.0
+
+
+def _hint(proposal: ProposalRecord, heard: list[str], n_unmasked: int) -> str:
+    tags = ", ".join(f"{t.label} {_score(t.score):.2f}" for t in proposal.audio_tags[:3])
+    parts = [f"proposed scenario: {proposal.scenario or '?'} ({_score(proposal.scenario_score):.2f})",
              f"heard: {', '.join(heard) or 'nothing'}"]
     if tags:
         parts.append(f"audio tags: {tags}")
-    reasons = _json_list(row.get("flag_reasons"))
-    if row.get("flagged") or reasons:
+    reasons = proposal.flag_reasons
+    if proposal.flagged or reasons:
         parts.append(f"FLAGGED: {', '.join(map(str, reasons)) or 'check carefully'}")
     if n_unmasked:
         parts.append(f"{n_unmasked} detection(s) without a mask: draw them if they matter")
@@ -79,53 +75,51 @@ def reject_result() -> list[dict[str, Any]]:
     return [frame_choice(C.REJECT, [C.REJECT_CHOICE])]
 
 
-def build_task(row: Mapping[str, Any], root: Path, categories: set[str],
-               video: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """One Label Studio task (``data`` + ``predictions``) from one proposals row.
+def build_task(proposal: ProposalRecord, root: Path, categories: set[str]) -> dict[str, Any]:
+    """One Label Studio task (``data`` + ``predictions``) from one proposal record.
 
     Instances without a mask, of a category the project does not know, or whose mask size differs from the
-    frame are left out of the pre-annotation (logged); the frame itself still goes to review.
+    frame are left out of the pre-annotation (logged); the frame itself still goes to review. The video's
+    metadata stays in the work folder (pull reads it there), not in the task.
 
     Raises:
         Rejected: the frame lies outside the document root Label Studio serves.
     """
-    height, width = int(row["height"]), int(row["width"])
+    height, width = proposal.height, proposal.width
     results: list[dict[str, Any]] = []
     regions: list[dict[str, Any]] = []
     n_unmasked = 0
-    for k, inst in enumerate(_json_list(row.get("instances"))):
-        category, rle = inst.get("category"), inst.get("rle")
-        if rle is None:
+    for k, inst in enumerate(proposal.instances):
+        if inst.rle is None:
             n_unmasked += 1
             continue
-        problem = coco_rle.is_valid(rle) or (None if list(rle["size"]) == [height, width] else
-                                             f"mask size {rle['size']} differs from the frame's [{height}, {width}]")
-        if category not in categories or problem:
-            log.warning("frame %s: proposal instance %s left out (%s)", row["frame_id"], inst.get("instance_id"),
-                        problem or f"category {category!r} is not in the project")
+        problem = coco_rle.is_valid(inst.rle) or (None if list(inst.rle["size"]) == [height, width] else
+                                                  f"mask size {inst.rle['size']} differs from the frame's "
+                                                  f"[{height}, {width}]")
+        if inst.category not in categories or problem:
+            log.warning("frame %s: proposal instance %s left out (%s)", proposal.frame_id, inst.instance_id,
+                        problem or f"category {inst.category!r} is not in the project")
             continue
         region = f"p{k}"
-        results += instance_results(inst, region, height, width)
-        regions.append({"region": region, "instance_id": inst.get("instance_id"), "category": category,
-                        "track_id": inst.get("track_id"), "det_score": inst.get("det_score"),
-                        "sounding_score": inst.get("sounding_score")})
-    heard = [c for c in _json_list(row.get("heard_categories")) if c in categories]
-    scenario = row.get("scenario")
-    if scenario:
-        results.append(frame_choice(C.SCENARIO, [scenario]))
+        results += instance_results(inst.to_dict(), region, height, width)
+        regions.append({"region": region, "instance_id": inst.instance_id, "category": inst.category,
+                        "track_id": inst.track_id, "det_score": _score(inst.det_score),
+                        "sounding_score": _score(inst.sounding_score)})
+    heard = [c for c in proposal.heard_categories if c in categories]
+    if proposal.scenario:
+        results.append(frame_choice(C.SCENARIO, [proposal.scenario]))
     if heard:
         results.append(frame_choice(C.HEARD, heard))
     data = {
-        "image": local_files_url(row["image_path"], root), "frame_id": str(row["frame_id"]),
-        "video_id": str(row["video_id"]), "frame_index": int(row["frame_index"]),
-        "timestamp_s": round(float(row.get("timestamp_s") or 0.0), 3), "width": width, "height": height,
-        "split": str(row.get("split") or "test"), "label": str(row.get("label") or ""),
-        "hint": _hint(row, heard, n_unmasked), "proposed_scenario": scenario, "regions": regions,
-        "image_path": str(Path(row["image_path"]).resolve()), "video": dict(video or {}),
+        "image": local_files_url(proposal.image_path, root), "frame_id": proposal.frame_id,
+        "video_id": proposal.video_id, "frame_index": proposal.frame_index,
+        "timestamp_s": round(_score(proposal.timestamp_s), 3), "width": width, "height": height,
+        "split": proposal.split or "test", "label": proposal.label or "",
+        "hint": _hint(proposal, heard, n_unmasked), "proposed_scenario": proposal.scenario, "regions": regions,
+        "image_path": str(Path(proposal.image_path).resolve()),
     }
     task: dict[str, Any] = {"data": data}
     if results:
-        score = row.get("scenario_score")
-        task["predictions"] = [{"model_version": str(row.get("model_version") or "proposals"), "result": results,
-                                "score": float(score) if score is not None and score == score else 0.0}]
+        task["predictions"] = [{"model_version": proposal.model_version or "proposals", "result": results,
+                                "score": _score(proposal.scenario_score)}]
     return task

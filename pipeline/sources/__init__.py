@@ -31,6 +31,32 @@ def parse_source(spec: str) -> tuple[str, str]:
     raise PipelineError(f"source {spec!r}: expected csv:FILE, dir:DIR, glob:PATTERN or synth:DIR")
 
 
+def check_source(spec: str) -> tuple[str, str]:
+    """Parse a source spec and check it can be read (before any work); PipelineError naming it if not."""
+    from pipeline.sources.local import check_folder
+
+    kind, value = parse_source(spec)
+    what = f"source {spec!r}"
+    if kind == "csv":
+        try:
+            with open(value, "rb") as fh:
+                fh.read(1)
+        except FileNotFoundError:
+            raise PipelineError(f"{what}: expected a CSV file at {value}, found none") from None
+        except OSError as exc:
+            raise PipelineError(f"{what}: cannot read the CSV file {value} ({exc.strerror or exc})") from None
+    elif kind in ("dir", "synth"):
+        check_folder(value, what)
+        if kind == "synth" and not (Path(value) / "vggsound.csv").is_file():
+            raise PipelineError(f"{what}: expected an AVATAR-Synth folder with vggsound.csv, found none")
+    else:
+        parent = Path(value.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0] or ".")
+        folder = parent if parent.is_dir() else parent.parent
+        if folder.is_dir():
+            check_folder(folder, what)
+    return kind, value
+
+
 def iter_source(spec: str, videos_dir: str | os.PathLike, download=None,
                 skip: set[str] | frozenset[str] = frozenset()) -> Iterator[VideoRecord]:
     """Records of a source spec, minus the ids in ``skip`` (recorded by an earlier run).
@@ -41,18 +67,14 @@ def iter_source(spec: str, videos_dir: str | os.PathLike, download=None,
         download: a :class:`~pipeline.sources.vggsound.DownloadConfig` (CSV sources only).
         skip: ids to leave out.
     """
-    kind, value = parse_source(spec)
+    kind, value = check_source(spec)
     if kind == "csv":
         from pipeline.sources.vggsound import prepare_vggsound
 
-        if not Path(value).is_file():
-            raise PipelineError(f"source {spec!r}: expected a CSV file at {value}, found none")
         yield from prepare_vggsound(value, videos_dir, download, skip=skip)
         return
     if kind == "synth":
         from pipeline.sources.synth import prepare_synth as prepare
     else:
         from pipeline.sources.local import prepare_local as prepare
-        if kind == "dir" and not Path(value).is_dir():
-            raise PipelineError(f"source {spec!r}: expected a folder at {value}, found none")
     yield from (r for r in prepare(value) if r.video_id not in skip)

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from avatar_bench import naming
 from pipeline.errors import PipelineError
 from pipeline.records import VideoRecord
 from pipeline.sources.vggsound import read_vggsound_csv
@@ -28,7 +29,7 @@ def prepare_synth(root: str | os.PathLike) -> Iterator[VideoRecord]:
     for record in read_vggsound_csv(csv_path):
         record.source = "synth"
         if record.ok:
-            path = root / "videos" / f"{record.video_id}.mp4"
+            path = root / "videos" / naming.clip_file_name(record.video_id)
             record.path = str(path)
             if not path.is_file():
                 record.reject("missing_file", f"video {record.video_id}: expected {path}, found none")

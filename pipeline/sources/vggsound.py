@@ -1,23 +1,24 @@
 """VGGSound CSV rows → local 10 s clips (yt-dlp Python API + an ffmpeg cut).
 
-The CSV is as released: no header, ``youtube_id,start_s,label,split``; labels may hold commas inside
-quotes; ids may begin with ``-`` (``---g-f_I2yQ``). Ids are checked against the YouTube id pattern and
-yt-dlp is always handed a full URL (a bare ``-abc`` could be taken for an option), ffmpeg gets absolute
-paths as list arguments (never a shell string). Network errors are retried with exponential back-off;
-unavailable, private or otherwise refused videos become rejected records with their reason.
+The CSV is as released: no header, ``youtube_id,start_s,label,split``; it is read by the one VGGSound row
+reader of the toolkit (:func:`avatar_bench.vggsound.read_rows`: line by line, so an unterminated quote spoils one
+row, a BOM is ignored, inf/1e308 starts and over-long lines are reasons, not crashes). Ids may begin with ``-``
+(``---g-f_I2yQ``): yt-dlp is always handed a full URL (a bare ``-abc`` could be taken for an option), ffmpeg gets
+absolute paths as list arguments (never a shell string). Network errors are retried with exponential back-off;
+unavailable, private or otherwise refused videos become rejected records with their reason, and the transient
+ones (:data:`RETRYABLE`) are tried again by the next run.
 
-Reason codes: ``malformed_row``, ``bad_id``, ``duplicate_id`` (reading); ``unavailable``, ``private``,
-``age_restricted``, ``geo_blocked``, ``download_failed`` (download); ``cut_failed`` (ffmpeg).
+Reason codes: ``malformed_row``, ``bad_id``, ``bad_split``, ``duplicate_id`` (reading); ``unavailable``,
+``private``, ``age_restricted``, ``geo_blocked``, ``download_failed`` (download); ``cut_failed`` (ffmpeg).
 """
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import random
-import re
 import shutil
+import string
 import subprocess
 import tempfile
 import time
@@ -26,18 +27,22 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from avatar_bench import naming
 from avatar_bench.io import atomic_path
-from pipeline.errors import Rejected
-from pipeline.records import VideoRecord, make_video_id
+from avatar_bench.vggsound import RowProblem, read_rows
+from pipeline.config import StrictConfig, require
+from pipeline.errors import PipelineError, Rejected
+from pipeline.records import VideoRecord
 
 log = logging.getLogger(__name__)
 
-YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 _RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+RETRYABLE = frozenset({"download_failed", "cut_failed"})  # transient: a rerun downloads these again
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass(slots=True, kw_only=True)
-class DownloadConfig:
+class DownloadConfig(StrictConfig):
     """How VGGSound clips are fetched and cut."""
 
     url_template: str = "https://www.youtube.com/watch?v={id}"  # tests point it at a local server
@@ -50,47 +55,54 @@ class DownloadConfig:
     crf: int = 18  # re-encode quality: the cut is frame-accurate, not keyframe-aligned
     preset: str = "veryfast"
 
+    def validate(self) -> None:
+        check_url_template(self.url_template)
+        require(self.clip_s > 0, "download.clip_s", "a positive length in seconds", self.clip_s)
+        for name in ("retries", "backoff_s"):
+            require(getattr(self, name) >= 0, f"download.{name}", "0 or more", getattr(self, name))
+        require(self.socket_timeout_s > 0, "download.socket_timeout_s", "a positive timeout", self.socket_timeout_s)
+        require(self.workers >= 1, "download.workers", "at least 1", self.workers)
+        require(0 <= self.crf <= 51, "download.crf", "0..51 (x264)", self.crf)
+        require(self.preset in X264_PRESETS, "download.preset", f"one of {X264_PRESETS}", self.preset)
+
+
+def check_url_template(template: str) -> None:
+    """A download URL template must hold ``{id}`` (and no other field): else every row would fetch one URL."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:  # "{id" or a stray "}"
+        raise PipelineError(f"setting download.url_template: expected a URL with {{id}}, got {template!r} ({exc}; "
+                            "write a literal brace as {{ or }})") from None
+    other = sorted({f for f in fields if f != "id"})
+    if other:
+        raise PipelineError(f"setting download.url_template: only {{id}} can be filled in, got "
+                            f"{', '.join('{' + f + '}' for f in other)} in {template!r}")
+    if "id" not in fields:
+        raise PipelineError(f"setting download.url_template: expected {{id}} in the URL (where the YouTube id "
+                            f"goes), got {template!r}: every row would download the same video")
+
 
 def read_vggsound_csv(path: str | os.PathLike) -> Iterator[VideoRecord]:
-    """Parse a VGGSound CSV into records; bad rows come out rejected (the batch goes on).
+    """Records of a VGGSound CSV (read by :func:`avatar_bench.vggsound.read_rows`); bad rows come out rejected.
 
-    A malformed row gets the key ``csv-line-<n>``; a repeated clip id gets ``<video_id>#line<n>``, so no
-    row is lost and no key collides.
+    A bad row gets the key ``csv-line-<n>`` and the reader's reason (``malformed_row``, ``bad_id``,
+    ``bad_split``); a repeated clip id gets ``<video_id>#line<n>`` (``duplicate_id``), so no row is lost and no
+    key collides.
     """
     seen: set[str] = set()
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        for line_no, row in enumerate(csv.reader(fh), start=1):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            yield _row_record(row, line_no, seen)
-
-
-def _row_record(row: list[str], line_no: int, seen: set[str]) -> VideoRecord:
-    key = f"csv-line-{line_no:06d}"
-    if len(row) != 4:
-        return _bad(key, "malformed_row", f"line {line_no}: expected 4 fields id,start_s,label,split, got {len(row)}")
-    yt_id, start_text, label, split = (cell.strip() for cell in row)
-    if not YOUTUBE_ID.fullmatch(yt_id):
-        return _bad(key, "bad_id", f"line {line_no}: expected an 11-character YouTube id, got {yt_id!r}")
-    try:
-        start_s = float(start_text)
-        if start_s < 0 or start_s != int(start_s):
-            raise ValueError
-    except ValueError:
-        return _bad(key, "malformed_row", f"line {line_no}: expected a whole number of seconds, got {start_text!r}")
-    video_id = make_video_id(yt_id, start_s)
-    record = VideoRecord(video_id=video_id, source="vggsound", label=label, split=split, start_s=start_s)
-    if video_id in seen:
-        record.video_id = f"{video_id}#line{line_no}"
-        record.reject("duplicate_id", f"line {line_no}: clip {video_id} already listed earlier in the CSV")
-    seen.add(video_id)
-    return record
-
-
-def _bad(key: str, reason: str, detail: str) -> VideoRecord:
-    record = VideoRecord(video_id=key, source="vggsound")
-    record.reject(reason, detail)
-    return record
+    for row in read_rows(path):
+        if isinstance(row, RowProblem):
+            record = VideoRecord(video_id=f"csv-line-{row.line:06d}", source="vggsound")
+            record.reject(row.reason, row.detail)
+            yield record
+            continue
+        record = VideoRecord(video_id=row.name, source="vggsound", label=row.label, split=row.split,
+                             start_s=float(row.start_s))
+        if row.name in seen:
+            record.video_id = f"{row.name}#line{row.line}"
+            record.reject("duplicate_id", f"line {row.line}: clip {row.name} already listed earlier in the CSV")
+        seen.add(row.name)
+        yield record
 
 
 def prepare_vggsound(csv_path: str | os.PathLike, videos_dir: str | os.PathLike, config: DownloadConfig | None = None,
@@ -123,22 +135,17 @@ def prepare_vggsound(csv_path: str | os.PathLike, videos_dir: str | os.PathLike,
             yield future.result()
 
 
-def youtube_id(record: VideoRecord) -> str:
-    """The YouTube id of a clip record (its id without the ``_<start>`` suffix)."""
-    return record.video_id.rsplit("_", 1)[0]
-
-
 def download_clip(record: VideoRecord, videos_dir: str | os.PathLike, config: DownloadConfig) -> VideoRecord:
     """Fetch and cut one clip to ``<videos_dir>/<video_id>.mp4``; an existing clip is kept as it is.
 
     Returns the record with ``path`` set (status ok) or rejected with a reason code.
     """
-    final = (Path(videos_dir) / f"{record.video_id}.mp4").resolve()
+    final = (Path(videos_dir) / naming.clip_file_name(record.video_id)).resolve()
     if final.exists() and final.stat().st_size > 0:
         record.path = str(final)
         return record
     final.parent.mkdir(parents=True, exist_ok=True)
-    url = config.url_template.format(id=youtube_id(record))
+    url = config.url_template.format(id=naming.split_clip_name(record.video_id)[0])
     with tempfile.TemporaryDirectory(prefix=".dl-", dir=final.parent) as tmp:
         try:
             full = _fetch_with_retries(url, Path(tmp), record.video_id, config)

@@ -84,10 +84,10 @@ def test_annotation_batch_end_to_end(prefect_stack, label_studio, tmp_path):
                                       job_env={"AVATAR_DASK_WORKERS": "1"}, timeout=400)
     assert state == "COMPLETED", prefect_stack.logs(second)[-3000:]
     summary = json.loads((work / "prepare_summary.json").read_text())
-    assert 0 < summary["processed"] < summary["videos"]  # videos finished before the kill were not redone
+    assert 0 < summary["processed"] < summary["counts"]["videos"]  # videos finished before the kill: not redone
     frames = pd.read_parquet(work / "manifests" / "frames.parquet")
     frames = frames[frames["status"] == "ok"]
-    assert frames["frame_id"].is_unique and len(frames) == summary["frames"]
+    assert frames["frame_id"].is_unique and len(frames) == summary["counts"]["frames"]
     client = label_studio.client()
     project = client.find_project("AVATAR e2e")
     assert sorted(client.existing_tasks(project)) == sorted(frames["frame_id"])  # every frame once

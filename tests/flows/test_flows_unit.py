@@ -45,8 +45,14 @@ def test_task_runners_by_name():
 
 
 def test_report_counts_kept_rejected_and_progress():
-    prepare = {"kept_videos": 8, "frames": 40, "rejected": {"too_small": 1, "no_audio": 2}}
-    push = {"pushed": 30, "already": 10, "rejected": 0, "reasons": {}}
+    from collections import Counter
+
+    from pipeline.stats import StageStats
+
+    prepare = StageStats(stage="prepare", unit="video", kept=8, counts=Counter(frames=40),
+                         rejected=Counter({"too_small": 1, "no_audio": 2}), headline="{kept} videos, {frames} frames")
+    push = StageStats(stage="push", unit="task", processed=30, skipped=10, kept=40,
+                      headline="{processed} new + {skipped} already")
     text = report("b1", {"prepare": prepare, "propose": None, "push": push}, {"tasks": 40, "annotated": 10})
     assert "| prepare | 8 videos, 40 frames | 3 | too_small: 1, no_audio: 2 |" in text
     assert "| push | 30 new + 10 already | 0 |  |" in text and "propose" not in text

@@ -1,9 +1,15 @@
 """VGGSound download for real: yt-dlp's generic extractor against a local HTTP server on 127.0.0.1."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,6 +24,8 @@ GOOD = "-good_clip1"  # an id that begins with "-": yt-dlp must get a full URL, 
 
 class _Handler(SimpleHTTPRequestHandler):
     hits: Counter = Counter()
+    down: set = set()  # names answered 503 (a site that is down) until removed
+    slow: set = set()  # names sent slowly (a download to be killed half-way)
 
     def log_message(self, *args):  # keep the test output clean
         pass
@@ -25,6 +33,18 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self):
         name = self.path.lstrip("/")
         self.hits[name] += 1
+        if name in self.down:
+            self.send_error(503, "down for maintenance")
+            return
+        if name in self.slow:
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            for _ in range(600):  # a minute at most: the test kills the download long before
+                self.wfile.write(b"\0" * 1000)
+                time.sleep(0.1)
+            return
         if name.startswith("flaky") and self.hits[name] == 1:
             self.send_error(503, "try again")  # a transient server error: retried
             return
@@ -42,7 +62,7 @@ class _Handler(SimpleHTTPRequestHandler):
 def server(media_dir, good_clip, tmp_path_factory):
     root = tmp_path_factory.mktemp("www")
     data = good_clip[0].read_bytes()
-    for name in (GOOD, "flaky_clip1"):
+    for name in (GOOD, "flaky_clip1", "comes_back1", "killed_half"):
         (root / f"{name}.mp4").write_bytes(data)
     (root / "truncated_1.mp4").write_bytes(data[: len(data) // 2])  # moov atom at the end: lost
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
@@ -88,7 +108,47 @@ def test_prepare_from_a_csv(server, tmp_path):
     csv.write_text(f'{GOOD},0,"engine, idling",test\nmissing_404,0,dog,train\nbad id,1,x,test\n', encoding="utf-8")
     cfg = PrepareConfig(download=_config(server))
     summary = prepare(f"csv:{csv}", tmp_path / "work", cfg)
-    assert summary["kept_videos"] == 1 and summary["rejected"] == {"unavailable": 1, "bad_id": 1}
+    assert summary.kept == 1 and summary.rejected == {"unavailable": 1, "bad_id": 1}
     frames = pd.read_parquet(tmp_path / "work" / "manifests" / "frames.parquet")
     assert set(frames["video_id"]) == {f"{GOOD}_000000"} and set(frames["label"]) == {"engine, idling"}
     assert len(frames) == 5
+
+
+def test_failed_downloads_are_tried_again_by_the_next_run(server, tmp_path):
+    csv = tmp_path / "vgg.csv"
+    csv.write_text("comes_back1,0,dog,train\nmissing_404,0,cat,train\n", encoding="utf-8")
+    cfg = PrepareConfig(download=DownloadConfig(url_template=server, retries=0, backoff_s=0.01, socket_timeout_s=5,
+                                                preset="ultrafast"))
+    _Handler.down.add("comes_back1.mp4")
+    try:
+        first = prepare(f"csv:{csv}", tmp_path / "work", cfg)
+    finally:
+        _Handler.down.discard("comes_back1.mp4")
+    assert first.rejected == {"download_failed": 1, "unavailable": 1}
+    _Handler.hits.clear()
+    again = prepare(f"csv:{csv}", tmp_path / "work", cfg)  # the site is back
+    assert again.kept == 1 and again.rejected == {"unavailable": 1} and again.counts["new_source_records"] == 1
+    assert _Handler.hits["comes_back1.mp4"] >= 1 and _Handler.hits["missing_404.mp4"] == 0  # a 404 is not retried
+
+
+@pytest.mark.timeout(120)
+def test_a_killed_download_leaves_nothing_the_next_run_keeps(server, tmp_path):
+    csv, work = tmp_path / "vgg.csv", tmp_path / "work"
+    csv.write_text("killed_half,0,dog,train\n", encoding="utf-8")
+    repo = Path(__file__).resolve().parents[2]
+    cmd = [sys.executable, "-m", "pipeline.cli", "prepare", "--source", f"csv:{csv}", "--work-dir", str(work),
+           "--url-template", server, "--no-progress", "--set", "download.retries=0"]
+    _Handler.slow.add("killed_half.mp4")
+    try:
+        proc = subprocess.Popen(cmd, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list((work / "videos").glob(".dl-*/*")):
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        _Handler.slow.discard("killed_half.mp4")
+    assert list((work / "videos").glob(".dl-*")), "the download was not under way when killed"
+    stats = prepare(f"csv:{csv}", work, PrepareConfig(download=_config(server)))
+    assert stats.kept == 1 and stats.counts["leftovers_removed"] >= 1
+    assert sorted(p.name for p in (work / "videos").iterdir()) == ["killed_half_000000.mp4"]

@@ -36,7 +36,7 @@ def test_each_bad_clip_is_rejected_with_its_reason(synth_run):
     assert sorted(v for v in expected.values() if v) == ["low_fps", "no_audio", "silent_audio", "too_short",
                                                          "too_small"]
     assert final == expected
-    assert summary["kept_videos"] == 4 and summary["rejected"] == {r: 1 for r in expected.values() if r}
+    assert summary.kept == 4 and summary.rejected == {r: 1 for r in expected.values() if r}
 
 
 def test_active_segments_match_the_schedule(synth_run):

@@ -39,8 +39,8 @@ def test_messy_batch_finishes_with_a_reason_per_video(messy_folder, tmp_path):
     work = tmp_path / "work"
     summary = prepare(f"dir:{folder}", work, PrepareConfig())
     assert _final_reasons(work) == expected
-    assert summary["videos"] == len(expected) and summary["kept_videos"] == 3
-    assert summary["rejected"] == dict(pd.Series([r for r in expected.values() if r]).value_counts())
+    assert summary.counts["videos"] == len(expected) and summary.kept == 3
+    assert summary.rejected == dict(pd.Series([r for r in expected.values() if r]).value_counts())
     frames = pd.read_parquet(work / "manifests" / "frames.parquet")
     assert list(frames.columns) == FRAME_COLUMNS and frames["frame_id"].is_unique and len(frames) == 15
     for row in frames.itertuples():
@@ -50,7 +50,10 @@ def test_messy_batch_finishes_with_a_reason_per_video(messy_folder, tmp_path):
     vfr = frames[frames["video_id"] == "vfr"]
     assert len(vfr) == 5 and vfr["timestamp_s"].is_monotonic_increasing
     on_disk = json.loads((work / "prepare_summary.json").read_text())
-    assert on_disk["kept_videos"] == 3 and on_disk["stages"]["probe"]["reasons"]["unreadable"] == 2
+    assert on_disk["kept"] == 3 and on_disk["parts"]["probe"]["rejected"]["unreadable"] == 2
+    # the run's one probe filter judged every video that probed fine; its counts match the table's drops
+    assert on_disk["parts"]["filter"]["rejected"] == {"no_audio": 1, "too_short": 1}
+    assert on_disk["parts"]["filter"]["kept"] == on_disk["parts"]["probe"]["kept"] == 5
 
 
 def test_rerun_skips_everything_and_changes_nothing(messy_folder, tmp_path):
@@ -60,7 +63,7 @@ def test_rerun_skips_everything_and_changes_nothing(messy_folder, tmp_path):
     before = {p.name: pd.read_parquet(p) for p in (work / "manifests").glob("*.parquet")}
     mtimes = {p: p.stat().st_mtime_ns for p in (work / "frames").rglob("*.jpg")}
     again = prepare(f"dir:{folder}", work)
-    assert again["processed"] == 0 and again["new_source_records"] == 0
+    assert again.processed == 0 and again.counts["new_source_records"] == 0
     for name, df in before.items():
         pd.testing.assert_frame_equal(pd.read_parquet(work / "manifests" / name), df)
     assert {p: p.stat().st_mtime_ns for p in (work / "frames").rglob("*.jpg")} == mtimes
@@ -70,7 +73,9 @@ def test_process_pool_gives_the_same_frames(messy_folder, tmp_path):
     folder, _ = messy_folder
     one = prepare(f"dir:{folder}", tmp_path / "one")
     two = prepare(f"dir:{folder}", tmp_path / "two", PrepareConfig(workers=2))
-    assert one["rejected"] == two["rejected"] and one["frames"] == two["frames"]
+    assert one.rejected == two.rejected and one.counts["frames"] == two.counts["frames"]
+    assert two.parts["filter"].to_dict()["rejected"] == one.parts["filter"].to_dict()["rejected"]  # workers' merged
+    assert two.parts["filter"].kept == one.parts["filter"].kept > 0
     cols = ["frame_id", "timestamp_s", "sharpness"]
     a = pd.read_parquet(tmp_path / "one" / "manifests" / "frames.parquet")[cols].sort_values("frame_id")
     b = pd.read_parquet(tmp_path / "two" / "manifests" / "frames.parquet")[cols].sort_values("frame_id")
@@ -80,7 +85,7 @@ def test_process_pool_gives_the_same_frames(messy_folder, tmp_path):
 def test_real_media_folder(shared_media, tmp_path):
     folder = shared_media("airplane_flyover_then_silence.mp4").parent
     summary = prepare(f"glob:{folder}/*.*", tmp_path / "work")
-    assert summary["rejected"] == {"too_small": 2, "too_short": 2, "too_long": 2, "no_audio": 1, "low_fps": 1}
+    assert summary.rejected == {"too_small": 2, "too_short": 2, "too_long": 2, "no_audio": 1, "low_fps": 1}
     frames = pd.read_parquet(tmp_path / "work" / "manifests" / "frames.parquet")
     assert set(frames["video_id"]) == {"airplane_flyover_then_silence", "silent_film_offscreen_piano",
                                        "smpte_bars_1080p_tone", "stage_offscreen_applause"}
@@ -94,6 +99,6 @@ def test_a_batch_where_nothing_survives_still_writes_the_contract_columns(tmp_pa
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "empty.mp4").write_bytes(b"")
     summary = prepare(f"dir:{tmp_path / 'in'}", tmp_path / "work")
-    assert summary["rejected"] == {"zero_byte": 1} and summary["frames"] == 0
+    assert summary.rejected == {"zero_byte": 1} and summary.counts["frames"] == 0
     frames = pd.read_parquet(tmp_path / "work" / "manifests" / "frames.parquet")
     assert list(frames.columns) == FRAME_COLUMNS and len(frames) == 0

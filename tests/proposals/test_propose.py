@@ -51,7 +51,7 @@ def test_real_small_models_on_real_clips(tmp_path, shared_media, shared_model):
                                      shared_media("silent_film_offscreen_piano.mp4"): [2.5],
                                      shared_media("airplane_flyover_then_silence.mp4"): [8.0]})
     summary = propose(tmp_path, ProposeConfig.cpu_demo(str(shared_model("yamnet.tflite").parent)))
-    assert summary["processed"] == 3 and summary["rejected"] == 0
+    assert summary.processed == 3 and summary.n_rejected == 0
     rows = _read(tmp_path)
     women = next(r for k, r in rows.items() if k.startswith("three_women"))
     assert women["scenario"] in ("single", "multi_entity") and json.loads(women["heard_categories"]) == ["person"]
@@ -72,7 +72,7 @@ def test_random_real_architectures_with_masks_and_resume(tmp_path, shared_media,
         "tagger_options": {"checkpoint": str(tiny_cavmae_checkpoint), "config": TINY_CAVMAE, "window_s": 1.0},
         "segmenter_options": {"random_variant": "tiny"}, "device": "cpu", "batch_size": 2, "min_tag_score": 0.0,
         "rules": {"det_min": 0.0, "det_threshold": 0.0, "tag_threshold": 0.0}})
-    assert propose(tmp_path, cfg)["processed"] == 2
+    assert propose(tmp_path, cfg).processed == 2
     for row in _read(tmp_path).values():
         assert row["status"] == "ok" and row["scenario"] in ("single", "mixed", "multi_entity", "off_screen")
         insts = json.loads(row["instances"])
@@ -81,8 +81,8 @@ def test_random_real_architectures_with_masks_and_resume(tmp_path, shared_media,
             assert rle.decode(inst["rle"]).shape == (row["height"], row["width"])
     write_frames_manifest(tmp_path, {video: [1.0, 2.0, 4.0]})  # one more frame arrives: only it is processed
     summary = propose(tmp_path, cfg)
-    assert (summary["skipped"], summary["processed"]) == (2, 1) and len(_read(tmp_path)) == 3
-    assert propose(tmp_path, cfg)["processed"] == 0
+    assert (summary.skipped, summary.processed) == (2, 1) and len(_read(tmp_path)) == 3
+    assert propose(tmp_path, cfg).processed == 0
 
 
 def test_unreadable_frame_is_rejected_and_the_batch_goes_on(tmp_path):
@@ -90,15 +90,15 @@ def test_unreadable_frame_is_rejected_and_the_batch_goes_on(tmp_path):
     with open(rows[1]["image_path"], "wb") as fh:
         fh.write(b"\xff\xd8 truncated jpeg")
     summary = propose(tmp_path, ProposeConfig.no_weights())
-    assert summary["reasons"] == {"unreadable_frame": 1} and summary["processed"] == 3
+    assert summary.rejected == {"unreadable_frame": 1} and summary.processed == 3
     got = _read(tmp_path)
-    assert got["vid/000001"]["status"] == "rejected" and "vid/000001" not in json.dumps(summary["scenarios"])
+    assert got["vid/000001"]["status"] == "rejected" and summary.breakdown["scenario"] == {"none": 2}
     assert got["vid/000000"]["status"] == "ok" and got["vid/000002"]["status"] == "ok"
 
 
 def test_no_weights_mode_from_the_cli(tmp_path, capsys):
     _synthetic_frames(tmp_path)
-    assert main(["propose", "--work-dir", str(tmp_path), "--no-weights"]) == 0
+    assert main(["propose", "--work-dir", str(tmp_path), "--no-weights", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["processed"] == 3
     for row in _read(tmp_path).values():
         assert pd.isna(row["scenario"]) and row["flagged"] and json.loads(row["instances"]) == []
@@ -118,8 +118,12 @@ def test_bad_inputs(tmp_path):
         propose(tmp_path, ProposeConfig.no_weights())
     with pytest.raises(PipelineError, match="unknown key"):
         ProposeConfig.from_dict({"detectr": "yolo"})
-    with pytest.raises(PipelineError, match="unknown rules key"):
+    with pytest.raises(PipelineError, match="section 'rules': unknown key"):
         ProposeConfig.from_dict({"rules": {"tag": 1}})
+    with pytest.raises(PipelineError, match="setting batch_size: expected int, got '16'"):  # before any model loads
+        ProposeConfig.from_dict({"batch_size": "16"})
+    with pytest.raises(PipelineError, match="setting batch_size: expected int, got '16'"):
+        ProposeConfig(batch_size="16")  # the Python API checks the same
     (tmp_path / "manifests").mkdir()
     pd.DataFrame({"frame_id": ["a"]}).to_parquet(tmp_path / "manifests" / "frames.parquet")
     with pytest.raises(PipelineError, match="frames manifest .*: expected columns"):

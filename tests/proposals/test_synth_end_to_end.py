@@ -38,7 +38,7 @@ def test_propose_on_prepared_synth_frames(synth_work, tiny_cavmae_checkpoint):
         "segmenter_options": {"random_variant": "tiny"}, "device": "cpu", "batch_size": 4,
         "rules": {"det_min": 0.0, "det_threshold": 0.0, "tag_threshold": 0.0}})
     summary = propose(synth_work, cfg)
-    assert summary["processed"] == len(ok) and summary["rejected"] == 0
+    assert summary.processed == len(ok) and summary.n_rejected == 0
     props = pd.read_parquet(synth_work / "manifests" / "proposals.parquet").set_index("frame_id")
     assert set(props.index) == set(ok["frame_id"])
     for frame in ok.to_dict("records"):
@@ -49,4 +49,4 @@ def test_propose_on_prepared_synth_frames(synth_work, tiny_cavmae_checkpoint):
         for inst in json.loads(row["instances"]):
             assert rle.decode(inst["rle"]).shape == (frame["height"], frame["width"])
     again = propose(synth_work, ProposeConfig.no_weights())  # a rerun skips everything, whatever the backends
-    assert again["processed"] == 0 and again["skipped"] == len(ok)
+    assert again.processed == 0 and again.skipped == len(ok)

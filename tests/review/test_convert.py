@@ -53,13 +53,14 @@ def test_task_carries_the_proposal_masks_exactly(tmp_path):
     row = proposal_row(tmp_path, 3)
     task = build_task(row, tmp_path, NAMES)
     assert task["data"]["image"] == "/data/local-files/?d=frames/sy000000003_000000/000012.jpg"
-    assert task["data"]["frame_id"] == row["frame_id"] and "FLAGGED" in task["data"]["hint"]
+    assert task["data"]["frame_id"] == row.frame_id and "FLAGGED" in task["data"]["hint"]
     pred = task["predictions"][0]
     assert pred["model_version"] == "test-v1"
     masks = [r for r in pred["result"] if r["from_name"] == C.MASK]
-    for r, inst in zip(masks, json.loads(row["instances"]), strict=True):
-        assert r["value"]["rle"] == mask_to_brush(rle.decode(inst["rle"]))
-        assert r["value"]["brushlabels"] == [inst["category"]]
+    for r, inst in zip(masks, row.instances, strict=True):
+        assert r["value"]["rle"] == mask_to_brush(rle.decode(inst.rle))
+        assert r["value"]["brushlabels"] == [inst.category]
+    json.dumps(task, allow_nan=False)  # strict JSON: what Label Studio receives
     sounding = {r["id"]: r["value"]["choices"] for r in pred["result"] if r["from_name"] == C.SOUNDING}
     assert sounding == {"p0": ["sounding"], "p1": ["silent"]}
 
@@ -81,7 +82,7 @@ def test_accepted_proposal_converts_back_to_the_same_masks(tmp_path):
     frame = convert_task(exported(build_task(row, tmp_path, NAMES)), NAMES, {1: "ann@x"})
     assert frame.status == "ok" and frame.scenario == "single" and frame.heard == ["dog"]
     assert frame.annotator == "ann@x" and frame.version == "77@2026-01-01T00:00:01Z"
-    insts = json.loads(row["instances"])
+    insts = [i.to_dict() for i in row.instances]
     assert [i.segmentation for i in frame.instances] == [i["rle"] for i in insts]
     assert [i.sounding for i in frame.instances] == [True, False]
     assert not any(i.changed for i in frame.instances)

@@ -33,8 +33,10 @@ def test_export_writes_three_splits_a_card_and_a_plot(tmp_path):
         ds = AvatarDataset.load(out / f"{split}.json")
         assert COCO(str(out / f"{split}.json")).getImgIds() == [im.id for im in ds.images]
     # frames 0,3 train; 1,4 val; 2 test; frame 4 breaks `single` and is left out
-    assert [summary["splits"][s]["frames"] for s in ("train", "val", "test")] == [2, 1, 1]
-    assert summary["excluded"] and all(p.startswith("val image 5 (single)") for p in summary["excluded"])
+    splits, excluded = summary.info["splits"], summary.info["excluded"]
+    assert [splits[s]["frames"] for s in ("train", "val", "test")] == [2, 1, 1] and summary.kept == 4
+    assert excluded and all(p.startswith("val image 5 (single)") for p in excluded)
+    assert summary.rejected == {"breaks_scenario": 1}
     card = (out / "dataset_card.md").read_text()
     assert "| single | 2 | 1 | 1 | 4 |" in card
     assert "| dog | 4 | 0 | 4 |" in card and "| car | 0 | 4 | 4 |" in card
@@ -44,7 +46,7 @@ def test_export_writes_three_splits_a_card_and_a_plot(tmp_path):
 
 def test_export_can_keep_inconsistent_frames(tmp_path):
     summary = export(reviewed(tmp_path), tmp_path / "r", keep_inconsistent=True)
-    assert summary["splits"]["val"]["frames"] == 2 and summary["excluded"]
+    assert summary.info["splits"]["val"]["frames"] == 2 and summary.info["excluded"] and not summary.rejected
 
 
 def test_export_cli_prints_counts_and_fails_clearly(tmp_path, capsys):

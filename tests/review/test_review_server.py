@@ -33,28 +33,28 @@ def test_push_twice_creates_no_duplicates(label_studio, review_config, tmp_path)
     client = label_studio.client()
     rows = make_proposals(tmp_path, 6)
     first = push(tmp_path, review_config, client)
-    assert (first["pushed"], first["already"]) == (6, 0)
+    assert (first.processed, first.skipped) == (6, 0)
     second = push(tmp_path, review_config, client)
-    assert (second["pushed"], second["already"], second["project_id"]) == (0, 6, first["project_id"])
+    assert (second.processed, second.skipped, second.info["project_id"]) == (0, 6, first.info["project_id"])
     make_proposals(tmp_path, 2, start=6)  # the batch grows: only the new frames go
-    assert push(tmp_path, review_config, client)["pushed"] == 2
-    tasks = client.existing_tasks(first["project_id"])
-    assert len(tasks) == 8 and len(client.sdk.tasks.list(project=first["project_id"]).items) == 8
+    assert push(tmp_path, review_config, client).processed == 2
+    tasks = client.existing_tasks(first.info["project_id"])
+    assert len(tasks) == 8 and len(client.sdk.tasks.list(project=first.info["project_id"]).items) == 8
     pushed = Manifest(tmp_path / "manifests", "review_push", key="frame_id").read()
     assert sorted(pushed["task_id"]) == sorted(tasks.values())
     # the pre-annotation is the proposal's mask, exactly
-    pred = client.sdk.predictions.list(task=tasks[rows[0]["frame_id"]])[0]
+    pred = client.sdk.predictions.list(task=tasks[rows[0].frame_id])[0]
     mask = next(r for r in pred.result if r["from_name"] == C.MASK)
-    assert mask["value"]["rle"] == mask_to_brush(rle.decode(json.loads(rows[0]["instances"])[0]["rle"]))
+    assert mask["value"]["rle"] == mask_to_brush(rle.decode(rows[0].instances[0].rle))
     assert pred.model_version == "test-v1"
 
 
 def test_pull_twice_changes_nothing_and_an_edit_is_picked_up(label_studio, review_config, tmp_path):
     client = label_studio.client()
     rows = make_proposals(tmp_path, 4)
-    project = push(tmp_path, review_config, client)["project_id"]
+    project = push(tmp_path, review_config, client).info["project_id"]
     tasks = client.existing_tasks(project)
-    accept, correct, reject = (tasks[r["frame_id"]] for r in rows[:3])
+    accept, correct, reject = (tasks[r.frame_id] for r in rows[:3])
     annotate(client, accept)
     fixed = copy.deepcopy(client.sdk.predictions.list(task=correct)[0].result)
     fixed[0]["value"]["rle"] = mask_to_brush(blob(7))
@@ -63,24 +63,24 @@ def test_pull_twice_changes_nothing_and_an_edit_is_picked_up(label_studio, revie
 
     out = tmp_path / "annotations"
     first = pull(tmp_path, out, review_config, client)
-    assert (first["merged"], first["rejected"], first["annotated"]) == (2, 1, 3)
+    assert (first.counts["merged"], first.rejected["rejected_by_annotator"], first.counts["annotated"]) == (2, 1, 3)
     files = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.glob("*.json")}
     second = pull(tmp_path, out, review_config, client)
-    assert (second["merged"], second["unchanged"], second["written"]) == (0, 3, [])
+    assert (second.counts["merged"], second.skipped, second.info["written"]) == (0, 3, [])
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.glob("*.json")} == files
 
-    def masks_of(frame: dict) -> list[np.ndarray]:
-        ds = AvatarDataset.load(out / f"{frame['split']}.json")
-        im = next(i for i in ds.images if i.extra["frame_id"] == frame["frame_id"])
+    def masks_of(frame) -> list[np.ndarray]:
+        ds = AvatarDataset.load(out / f"{frame.split}.json")
+        im = next(i for i in ds.images if i.extra["frame_id"] == frame.frame_id)
         return [rle.decode(a.segmentation) for a in ds.anns_by_image[im.id]]
 
     assert (masks_of(rows[1])[0] == blob(7)).all()
     fixed[0]["value"]["rle"] = mask_to_brush(blob(8))  # the annotator changes their mind
     client.sdk.annotations.update(id=corrected_ann, result=fixed)
     third = pull(tmp_path, out, review_config, client)
-    assert (third["merged"], third["unchanged"]) == (1, 2)
+    assert (third.counts["merged"], third.skipped) == (1, 2)
     assert (masks_of(rows[1])[0] == blob(8)).all()
-    assert not any(im.extra["frame_id"] == rows[2]["frame_id"]
+    assert not any(im.extra["frame_id"] == rows[2].frame_id
                    for s in ("train", "val", "test") if (out / f"{s}.json").exists()
                    for im in AvatarDataset.load(out / f"{s}.json").images)
 
@@ -88,8 +88,8 @@ def test_pull_twice_changes_nothing_and_an_edit_is_picked_up(label_studio, revie
 def test_malformed_annotation_is_reported_with_its_task_id(label_studio, review_config, tmp_path):
     client = label_studio.client()
     rows = make_proposals(tmp_path, 3)
-    project = push(tmp_path, review_config, client)["project_id"]
-    tasks = [client.existing_tasks(project)[r["frame_id"]] for r in rows]
+    project = push(tmp_path, review_config, client).info["project_id"]
+    tasks = [client.existing_tasks(project)[r.frame_id] for r in rows]
     unknown = copy.deepcopy(client.sdk.predictions.list(task=tasks[0])[0].result)
     unknown[0]["value"]["brushlabels"] = ["unicorn"]
     wrong_size = copy.deepcopy(client.sdk.predictions.list(task=tasks[1])[0].result)
@@ -98,11 +98,11 @@ def test_malformed_annotation_is_reported_with_its_task_id(label_studio, review_
     for task, result in zip(tasks, (unknown, wrong_size, None), strict=True):
         annotate(client, task, result)
     summary = pull(tmp_path, tmp_path / "ann", review_config, client)
-    errors = {m["task_id"]: m["error"] for m in summary["malformed"]}
+    errors = {m["task_id"]: m["error"] for m in summary.info["malformed"]}
     assert set(errors) == set(tasks[:2]) and "unicorn" in errors[tasks[0]] and "45x80" in errors[tasks[1]]
-    assert summary["merged"] == 1  # nothing else lost
-    merged = AvatarDataset.load(tmp_path / "ann" / f"{rows[2]['split']}.json")
-    assert [im.extra["frame_id"] for im in merged.images] == [rows[2]["frame_id"]]
+    assert summary.counts["merged"] == 1  # nothing else lost
+    merged = AvatarDataset.load(tmp_path / "ann" / f"{rows[2].split}.json")
+    assert [im.extra["frame_id"] for im in merged.images] == [rows[2].frame_id]
 
 
 class StopsAfter(LabelStudioClient):
@@ -132,7 +132,7 @@ def test_label_studio_down_mid_push_then_rerun_completes(label_studio, review_co
     project = client.find_project(review_config.project)
     assert len(client.existing_tasks(project)) == 4  # the first chunk landed
     again = push(tmp_path, review_config, client)
-    assert (again["pushed"], again["already"]) == (6, 4)
+    assert (again.processed, again.skipped) == (6, 4)
     assert len(client.existing_tasks(project)) == 10
 
 
@@ -157,11 +157,11 @@ def test_review_cli_push_status_pull(label_studio, tmp_path, monkeypatch, capsys
     assert main(["review", "push", *common]) == 0
     assert "2 task(s) pushed, 0 already there" in capsys.readouterr().out
     client = label_studio.client()
-    annotate(client, client.existing_tasks(client.find_project("cli project"))[rows[0]["frame_id"]])
+    annotate(client, client.existing_tasks(client.find_project("cli project"))[rows[0].frame_id])
     assert main(["review", "status", *common]) == 0
     assert "1/2 task(s) annotated" in capsys.readouterr().out
     assert main(["review", "pull", *common, "--out", str(tmp_path / "ann"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["merged"] == 1
+    assert json.loads(capsys.readouterr().out)["counts"]["merged"] == 1
     monkeypatch.setenv("LABEL_STUDIO_URL", f"http://127.0.0.1:{services.free_port()}")
     assert main(["review", "status", *common]) == 2
     err = capsys.readouterr().err
