@@ -6,10 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-def _user_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "avatar"
+from avatar_bench.paths import avatar_home
 
 
 @dataclass(frozen=True)
@@ -24,7 +21,7 @@ class Settings:
         LABEL_STUDIO_TOKEN_FILE: file holding the token (written 0600 by scripts/labelstudio.sh).
     """
 
-    home: Path = field(default_factory=lambda: Path(os.environ.get("AVATAR_HOME") or _user_cache()))
+    home: Path = field(default_factory=avatar_home)
     work_dir: Path = field(default_factory=lambda: Path(os.environ.get("AVATAR_WORK_DIR", "work")))
     label_studio_url: str = field(default_factory=lambda: os.environ.get("LABEL_STUDIO_URL",
                                                                          "http://127.0.0.1:8080"))

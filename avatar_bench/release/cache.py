@@ -18,6 +18,7 @@ from pathlib import Path
 
 from avatar_bench.errors import AvatarFormatError
 from avatar_bench.format import SCHEMA_VERSION, AvatarDataset
+from avatar_bench.paths import avatar_home
 from avatar_bench.release.importer import IMPORT_VERSION, gc_paused, import_release, read_all
 from avatar_bench.release.layout import Layout, scan
 
@@ -26,10 +27,7 @@ log = logging.getLogger(__name__)
 
 def cache_dir() -> Path:
     """``$AVATAR_HOME/cache/release`` (``AVATAR_HOME`` defaults to ``${XDG_CACHE_HOME:-~/.cache}/avatar``)."""
-    home = os.environ.get("AVATAR_HOME")
-    if not home:
-        home = str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "avatar")
-    return Path(home) / "cache" / "release"
+    return avatar_home() / "cache" / "release"
 
 
 def content_key(layout: Layout, blobs: list[bytes], task_map: Mapping[str, str] | None = None) -> str:
