@@ -143,7 +143,7 @@ def _rle_of(seg: Any, w: int, h: int, where: str, out: list[Problem]) -> dict | 
         try:
             return mask_utils.frPyObjects(seg, h, w) if isinstance(counts, list) else \
                 {"size": [h, w], "counts": counts.encode("ascii")}
-        except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        except (TypeError, ValueError, OverflowError, UnicodeEncodeError) as exc:  # negative or huge counts: overflow
             raise _Bad("malformed_annotation", f"{where}: unreadable RLE ({exc})") from None
     if not isinstance(seg, list):
         raise _Bad("malformed_annotation", f"{where}: expected a list of polygons, got {type(seg).__name__}")
