@@ -6,11 +6,14 @@ output is meant to change, and bump ``IMPORT_VERSION`` then::
 
     PYTHONPATH=$PWD .venv/bin/python -m tests.avatar_bench.release.golden
 
-Shapes: convex, concave and self-intersecting polygons, rings with a hole (outer and inner polygon of one
-annotation), several parts per instance, points outside the frame (clipped), integer, string and boolean
-coordinates, a flat polygon without the outer list, degenerate polygons (2 points, collinear, one repeated
-point, odd length, NaN, Infinity, nested junk), polygons that cover no pixel, uncompressed and compressed RLEs,
-off-screen frames with and without masks, several frame sizes, kept extra keys and missing images.
+Shapes: convex, concave and self-intersecting polygons, dense ones (41 to 300 points, past
+``frames.SMALL_POLYGON``), rings with a hole (outer and inner polygon of one annotation), several parts per
+instance, points outside the frame (clipped), integer, string and boolean coordinates, a flat polygon without
+the outer list, degenerate polygons (2 points, collinear, one repeated point, odd length, NaN, Infinity, nested
+junk), polygons that cover no pixel, uncompressed and compressed RLEs, off-screen frames with and without
+masks, several frame sizes, kept extra keys and missing images. The release is written by the fixture code of
+the tree it runs in: to regenerate with the old importer, run this module from a checkout of the old commit
+with this file copied in (``git archive ca52cd1 | tar -x -C DIR``).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def _shape(rng: random.Random, w: int, h: int) -> list:
     """One annotation's segmentation: a list of polygons, mostly usable, sometimes degenerate or odd."""
     cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.3, min(w, h) / 2)
     kind = rng.choice(["convex", "convex", "star", "ring", "parts", "bowtie", "outside", "ints", "square",
-                       "degenerate", "degenerate", "tiny", "strings", "flat", "huge"])
+                       "degenerate", "degenerate", "tiny", "strings", "flat", "huge", "dense", "dense"])
     if kind == "convex":
         return [_ring(rng, cx, cy, r, rng.randint(3, 40), 0.1)]
     if kind == "star":
@@ -55,6 +58,12 @@ def _shape(rng: random.Random, w: int, h: int) -> list:
         return [[cx - r, cy - r, cx + r, cy + r, cx + r, cy - r, cx - r, cy + r]]
     if kind == "outside":
         return [_ring(rng, rng.choice([-3.0, w + 2.5, w / 2]), rng.choice([-1.5, h + 4.0, h / 2]), r + 5, 9, 0.3)]
+    if kind == "dense":  # past SMALL_POLYGON coordinates (numpy's checks): inside, outside, odd values
+        pts = _ring(rng, cx, cy, r + rng.choice([0, 0, 9]), rng.randint(41, 300), 0.3)
+        bad = rng.choice([None, None, "text", "nan", "int", "bool"])
+        if bad:
+            pts[rng.randrange(len(pts))] = {"text": "3.5", "nan": float("nan"), "int": 7, "bool": True}[bad]
+        return [pts]
     if kind == "ints":
         return [[int(v) for v in _ring(rng, cx, cy, r, rng.randint(3, 8), 0.4)]]
     if kind == "square":
