@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, os.environ.get("BENCH_TREE", str(REPO)))  # the tree whose avatar_bench is timed
 
 
 def prepare(workdir: Path, n: int, simplify: float) -> Path:
@@ -136,9 +136,10 @@ METHODS = ("floor", "fast floor", "+ pycocotools", "import", "import+write", "ca
 
 
 def _once(tree: Path, method: str, meta: Path, out: Path, env: dict) -> tuple[float, float, int]:
-    got = subprocess.run([sys.executable, str(tree / "benchmarks" / "import_release.py"), "--run", method, str(meta),
-                          str(out)], check=True, capture_output=True, text=True,
-                         env={**env, "PYTHONPATH": str(tree)}).stdout.split()
+    """One timed run of ``method`` in a fresh process, this script's method timed on ``tree``'s code."""
+    got = subprocess.run([sys.executable, __file__, "--run", method, str(meta), str(out)], check=True,
+                         capture_output=True, text=True,
+                         env={**env, "BENCH_TREE": str(tree), "PYTHONPATH": str(tree)}).stdout.split()
     return float(got[0]), float(got[1]), int(got[2])
 
 
