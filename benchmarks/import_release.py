@@ -68,8 +68,9 @@ def _floor(meta: Path) -> int:
 
 
 def _fast_floor(meta: Path, rasterise: bool = False) -> int:
-    """The importer's own listing, reading and parsing (os.read, orjson); with ``rasterise``, plus what pycocotools
-    must do for the masks: every polygon as given to RLE, one merge per multi-polygon instance, area and box."""
+    """The floor's listing with the importer's reading and parsing (os.read, orjson); with ``rasterise``, plus what
+    pycocotools must do for the masks: every polygon as given to RLE, one merge per multi-polygon instance, area
+    and box."""
     from pycocotools import mask as mask_utils
 
     from avatar_bench.release.fastread import loads, read_bytes
