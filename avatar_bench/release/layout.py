@@ -48,7 +48,8 @@ class Layout:
     def json_paths(self) -> list[tuple[Folder, int, str]]:
         """``(folder, frame index, path)`` of every frame JSON, in folder then frame order."""
         root = str(self.root)
-        return [(f, i, os.path.join(root, f.name, name)) for f in self.folders for i, name in sorted(f.jsons.items())]
+        return [(f, i, prefix + name) for f in self.folders if (prefix := os.path.join(root, f.name, ""))
+                for i, name in sorted(f.jsons.items())]
 
 
 def _entries(path: Path) -> list[os.DirEntry]:
