@@ -22,7 +22,7 @@ class ProposeConfig:
     detector_options: dict[str, Any] = field(default_factory=lambda: {"model": "yolov8x-oiv7"})
     tagger: str = "cavmae"
     tagger_options: dict[str, Any] = field(default_factory=dict)
-    segmenter: str = "sam"
+    segmenter: str = "auto"  # SAM when its checkpoint is present, else GrabCut (weight-free)
     segmenter_options: dict[str, Any] = field(default_factory=lambda: {"checkpoint": "sam_vit_h"})
     device: str = "auto"
     batch_size: int = 8  # frames per detector / segmenter batch
@@ -59,9 +59,9 @@ class ProposeConfig:
 
     @classmethod
     def cpu_demo(cls, shared_models: str) -> ProposeConfig:
-        """The small real models that run on a CPU: YOLOv8n int8 ONNX (COCO) + YAMNet, no masks."""
+        """The small real models that run on a CPU: YOLOv8n int8 ONNX (COCO) + YAMNet, GrabCut masks (no weights)."""
         return cls(detector_options={"model": f"{shared_models}/yolov8n_coco80_int8.onnx"}, tagger="yamnet",
-                   tagger_options={"model": f"{shared_models}/yamnet.tflite"}, segmenter="none",
+                   tagger_options={"model": f"{shared_models}/yamnet.tflite"}, segmenter="grabcut",
                    segmenter_options={}, device="cpu")
 
     def to_dict(self) -> dict[str, Any]:

@@ -47,8 +47,15 @@ class Backends:
         self.version = cfg.model_version or "|".join([
             f"{cfg.detector}:{_weights_name(cfg.detector_options, 'model')}",
             f"{cfg.tagger}:{_weights_name(cfg.tagger_options, 'model', 'checkpoint')}",
-            f"{cfg.segmenter}:{_weights_name(cfg.segmenter_options, 'checkpoint', 'random_variant')}",
+            _segmenter_version(self.segmenter.name, cfg.segmenter_options),
             f"rules:tag{cfg.rules.tag_threshold}-det{cfg.rules.det_threshold}"])
+
+
+def _segmenter_version(name: str, options: dict) -> str:
+    """The segmenter part of the model version: the backend actually used (``auto`` resolves to one)."""
+    if name == "grabcut":
+        return "grabcut:opencv"
+    return f"{name}:{_weights_name(options, 'checkpoint', 'random_variant')}"
 
 
 def _weights_name(options: dict, *keys: str) -> str:

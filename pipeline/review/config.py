@@ -17,6 +17,7 @@ DEFAULT_TAXONOMY = ANNOTATIONS_DIR / "taxonomy.yaml"
 
 # from_name of each control in the labeling config (the template must use these names)
 MASK, SOUNDING, SCENARIO, HEARD, REJECT = "mask", "sounding", "scenario", "heard", "reject"
+BOX = "box"  # rectangle regions: detections that reached review without a mask
 IMAGE = "image"
 SOUNDING_YES, SOUNDING_NO = "sounding", "silent"
 REJECT_CHOICE = "reject frame"
@@ -39,6 +40,8 @@ class ReviewConfig:
         chunk_size: tasks per import request (one request is one database transaction in Label Studio).
         timeout_s: HTTP timeout per request.
         template: labeling-config template (``annotations/labeling_config.xml``).
+        playback: make and attach the cut around each frame and the whole clip (:mod:`pipeline.review.media`).
+        cut_s: length of the cut around each frame, seconds.
     """
 
     project: str = "AVATAR review"
@@ -47,6 +50,8 @@ class ReviewConfig:
     chunk_size: int = 100
     timeout_s: float = 120.0
     template: Path = TEMPLATE
+    playback: bool = True
+    cut_s: float = 2.5
 
     def root(self, work_dir: Path) -> Path:
         if self.document_root is not None:
@@ -90,15 +95,17 @@ def labeling_config(categories: list[Category], template: Path = TEMPLATE) -> st
     except (OSError, ET.ParseError) as exc:
         raise PipelineError(f"labeling config template {template}: {exc}") from None
     controls = {el.get("name"): el for el in root.iter() if el.get("name")}
-    missing = [n for n in (IMAGE, MASK, SOUNDING, SCENARIO, HEARD, REJECT) if n not in controls]
+    missing = [n for n in (IMAGE, MASK, BOX, SOUNDING, SCENARIO, HEARD, REJECT) if n not in controls]
     if missing:
         raise PipelineError(f"labeling config template {template}: missing control(s) named {missing}")
-    mask, heard = controls[MASK], controls[HEARD]
-    for control, tag in ((mask, "Label"), (heard, "Choice")):
+    for control, tag in ((controls[MASK], "Label"), (controls[BOX], "Label"), (controls[HEARD], "Choice")):
+        if (control.get("value") or "").startswith("$"):
+            continue  # dynamic labels: each task lists its own (pipeline.review.tasks), frame's categories first
         for el in [e for e in control if e.tag == tag]:
             control.remove(el)
-    for i, cat in enumerate(categories):
-        ET.SubElement(mask, "Label", value=cat.name, background=PALETTE[i % len(PALETTE)])
-        ET.SubElement(heard, "Choice", value=cat.name)
+        for i, cat in enumerate(categories):
+            attrs = {"value": cat.name} if tag == "Choice" else {"value": cat.name,
+                                                                  "background": PALETTE[i % len(PALETTE)]}
+            ET.SubElement(control, tag, **attrs)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode")

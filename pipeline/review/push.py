@@ -19,6 +19,7 @@ from pipeline.errors import PipelineError, Rejected
 from pipeline.manifest import STATUS_OK, STATUS_REJECTED, Manifest
 from pipeline.review.client import LabelStudioClient
 from pipeline.review.config import ReviewConfig, labeling_config, load_categories
+from pipeline.review.media import MEDIA_DIR
 from pipeline.review.tasks import build_task
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,16 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[i:i + size]
 
 
-def _storage_dir(rows: list[dict[str, Any]], root: Path) -> Path:
-    """The folder the local-files storage must cover: the common parent of the frames, under the root."""
-    common = Path(os.path.commonpath([str(Path(r["image_path"]).resolve().parent) for r in rows]))
+def _storage_dir(rows: list[dict[str, Any]], root: Path, media: Path | None = None) -> Path:
+    """The folder the local-files storage must cover: the common parent of the frames (and of the playback
+    media when given), under the root."""
+    folders = [str(Path(r["image_path"]).resolve().parent) for r in rows] + ([str(media.resolve())] if media else [])
+    common = Path(os.path.commonpath(folders))
     return common if common.is_relative_to(root) else root
 
 
 def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client: LabelStudioClient | None = None,
-         progress: bool = False) -> dict[str, Any]:
+         progress: bool = False, dry_run: str | os.PathLike | None = None) -> dict[str, Any]:
     """Send the work dir's proposals to Label Studio (idempotent).
 
     Args:
@@ -76,9 +79,12 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
         config: review settings (project title, categories, document root, chunk size).
         client: an open client (default: from ``pipeline.settings``).
         progress: show a tqdm bar.
+        dry_run: a JSON file: write there every task a push to an empty project would send (the same tasks,
+            built by the same code, strict JSON) and contact no server.
 
     Returns:
-        ``{"project_id", "project", "frames", "pushed", "already", "rejected", "reasons"}``.
+        ``{"project_id", "project", "frames", "pushed", "already", "rejected", "reasons"}`` (``dry_run``: the
+        file, and ``project_id`` None).
 
     Raises:
         PipelineError: no proposals manifest, Label Studio unreachable, or a refused request.
@@ -86,6 +92,8 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
     work_dir, config = Path(work_dir), config or ReviewConfig()
     categories = config.categories or load_categories()
     rows = read_proposals(work_dir)
+    if dry_run is not None:
+        return dry_run_push(work_dir, rows, config, categories, Path(dry_run))
     client = client or LabelStudioClient.from_settings(timeout_s=config.timeout_s)
     project_id = client.ensure_project(config.project, labeling_config(categories, config.template))
     summary: dict[str, Any] = {"project_id": project_id, "project": config.project, "frames": len(rows),
@@ -93,12 +101,11 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
     if not rows:
         return summary
     root = config.root(work_dir)
-    client.ensure_local_storage(project_id, _storage_dir(rows, root))
+    client.ensure_local_storage(project_id, _storage_dir(rows, root, work_dir / MEDIA_DIR if config.playback else None))
     existing = client.existing_tasks(project_id)
-    videos, names = video_metadata(work_dir), {c.name for c in categories}
+    build = _builder(work_dir, [r for r in rows if str(r["frame_id"]) not in existing], root, config, categories)
     with Manifest(work_dir / "manifests", "review_push", key="frame_id") as manifest:
-        todo = _plan(rows, existing, manifest, summary, lambda row: build_task(
-            row, root, names, videos.get(str(row["video_id"]))))
+        todo = _plan(rows, existing, manifest, summary, build)
         bar = _bar(len(todo), progress)
         for chunk in _chunks(todo, config.chunk_size):
             ids = client.import_tasks(project_id, [task for _, task in chunk])
@@ -110,6 +117,42 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
         bar.close()
     log.info("pushed %d task(s) to project %r (%d already there, %d rejected)", summary["pushed"], config.project,
              summary["already"], summary["rejected"])
+    return summary
+
+
+def _builder(work_dir: Path, rows: list[dict[str, Any]], root: Path, config: ReviewConfig, categories: list):
+    """``build(row) -> task`` for these rows, with their playback media made first (once: reruns reuse them)."""
+    from pipeline.review.media import task_media
+
+    videos, names = video_metadata(work_dir), dict.fromkeys(c.name for c in categories)
+    media = task_media(work_dir, rows, root, videos, config.cut_s) if config.playback and rows else {}
+    return lambda row: build_task(row, root, names, videos.get(str(row["video_id"])), media.get(str(row["frame_id"])))
+
+
+def dry_run_push(work_dir: Path, rows: list[dict[str, Any]], config: ReviewConfig, categories: list,
+                 out: Path) -> dict[str, Any]:
+    """Write the tasks a push to an empty project would import (strict JSON), without a server."""
+    import json
+
+    from avatar_bench.io import atomic_write_text
+
+    root = config.root(work_dir)
+    labeling_config(categories, config.template)  # the template must be usable, as for a real push
+    build = _builder(work_dir, rows, root, config, categories)
+    summary: dict[str, Any] = {"project_id": None, "project": config.project, "frames": len(rows), "pushed": 0,
+                               "already": 0, "rejected": 0, "reasons": {}, "dry_run": str(out)}
+    tasks = []
+    for row in rows:
+        try:
+            tasks.append(build(row))
+        except Rejected as exc:
+            summary["rejected"] += 1
+            summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
+            log.warning("frame %s would not be pushed: %s", row["frame_id"], exc)
+    atomic_write_text(out, json.dumps(tasks, allow_nan=False, ensure_ascii=False, indent=1) + "\n")
+    summary["tasks"] = len(tasks)
+    log.info("dry run: %d task(s) written to %s (%d rejected); no server contacted", len(tasks), out,
+             summary["rejected"])
     return summary
 
 

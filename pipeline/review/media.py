@@ -1,0 +1,199 @@
+"""What the annotator plays beside a frame: a short cut centred on its timestamp, and the whole clip.
+
+Made at push time with the real ffmpeg (argument lists, no shell), as H.264/AAC mp4 with ``+faststart`` (what
+every browser plays; the moov atom first, so playback starts before the whole file has arrived), written
+atomically and made once: a rerun finds the file and reuses it. Layout, under the batch's work dir (so Label
+Studio serves them like the frames, through the same local-files storage)::
+
+    <work>/review_media/<video_id>/clip.mp4          the whole clip, re-encoded once per video
+    <work>/review_media/<video_id>/<frame:06d>.mp4   the cut around one frame (``cut_s`` long, 2.5 s default)
+
+A video that cannot be read or cut gives no media for its frames (logged, with ffmpeg's last line): the frame
+still goes to review with its still image, and the task says that no playback is available.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from avatar_bench.io import atomic_path
+from pipeline.errors import PipelineError
+
+log = logging.getLogger(__name__)
+MEDIA_DIR = "review_media"
+ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p",
+          "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:a", "aac", "-b:a", "96k", "-ac", "2",
+          "-movflags", "+faststart", "-f", "mp4"]
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Where a cut lies in its clip (seconds)."""
+
+    timestamp_s: float
+    duration_s: float
+    start_s: float
+    end_s: float
+
+    def describe(self) -> str:
+        return (f"frame at {self.timestamp_s:.2f} s of {self.duration_s:.1f} s; "
+                f"the cut spans {self.start_s:.2f}–{self.end_s:.2f} s")
+
+
+def cut_window(timestamp_s: float, duration_s: float, cut_s: float = 2.5) -> Cut:
+    """The ``cut_s`` window centred on the frame, moved inside ``[0, duration]`` (shorter only for short clips)."""
+    length = min(cut_s, duration_s)
+    start = min(max(0.0, timestamp_s - length / 2), max(0.0, duration_s - length))
+    return Cut(timestamp_s, duration_s, round(start, 3), round(start + length, 3))
+
+
+def _ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise PipelineError("review media: ffmpeg not found (apt-get install -y ffmpeg; scripts/setup.sh does it)")
+    return exe
+
+
+def encode(src: Path, dst: Path, start_s: float | None = None, length_s: float | None = None) -> Path:
+    """Re-encode ``src`` (or ``[start, start + length)`` of it) into ``dst`` atomically; an existing ``dst`` is kept.
+
+    Raises:
+        PipelineError: ffmpeg failed (its last line is in the message); nothing is left at ``dst``.
+    """
+    if dst.is_file() and dst.stat().st_size > 0:
+        return dst
+    seek = ["-ss", f"{start_s:.3f}"] if start_s is not None else []
+    span = ["-t", f"{length_s:.3f}"] if length_s is not None else []
+    with atomic_path(dst) as tmp:
+        cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *seek, "-i", str(src), *span,
+               "-map", "0:v:0", "-map", "0:a:0?", *ENCODE, str(tmp)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+        if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise PipelineError(f"review media: ffmpeg could not encode {src} into {dst.name}: {tail}")
+    return dst
+
+
+def clip_duration(path: Path) -> float | None:
+    """The clip's duration in seconds (container, else its video stream), ``None`` when it cannot be read."""
+    from pipeline.errors import Rejected
+    from pipeline.media import best_video_stream, open_media, stream_seconds
+
+    try:
+        with open_media(path) as container:
+            if container.duration:
+                return container.duration / 1_000_000
+            stream = best_video_stream(container)
+            return stream_seconds(stream, stream.duration) if stream is not None else None
+    except Rejected:
+        return None
+
+
+@dataclass
+class FrameMedia:
+    """The files of one frame: its cut, its clip, and where the cut lies."""
+
+    cut: Path
+    clip: Path
+    window: Cut
+
+
+class ReviewMedia:
+    """Makes (once) and finds the cut and clip of each frame of a batch.
+
+    Args:
+        work_dir: the batch's work dir (the files go to ``<work>/review_media``).
+        cut_s: length of the cut around each frame.
+        workers: ffmpeg processes at once.
+    """
+
+    def __init__(self, work_dir: Path, cut_s: float = 2.5, workers: int = 2):
+        self.dir, self.cut_s, self.workers = Path(work_dir) / MEDIA_DIR, cut_s, max(1, workers)
+
+    def prepare(self, rows: Iterable[Mapping[str, Any]], sources: Mapping[str, Path],
+                durations: Mapping[str, float]) -> dict[str, FrameMedia]:
+        """``{frame_id: FrameMedia}`` for the rows whose video is known and encodes; others are left out (logged).
+
+        Args:
+            rows: proposals rows (``frame_id``, ``video_id``, ``frame_index``, ``timestamp_s``).
+            sources: ``{video_id: video file}``.
+            durations: ``{video_id: seconds}`` where known (else read from the file).
+        """
+        planned: dict[str, tuple[Path, Path, Cut, str]] = {}  # frame_id -> (source, cut file, window, video_id)
+        clips: dict[str, tuple[Path, Path]] = {}  # video_id -> (source, clip file)
+        for row in rows:
+            video_id = str(row["video_id"])
+            src = sources.get(video_id)
+            if src is None or not Path(src).is_file():
+                continue
+            duration = durations.get(video_id) or clip_duration(Path(src))
+            if not duration or duration != duration:  # None, 0 or NaN
+                log.warning("video %s: duration unknown, no playback for its frames", video_id)
+                continue
+            clips.setdefault(video_id, (Path(src), self.dir / video_id / "clip.mp4"))
+            window = cut_window(float(row.get("timestamp_s") or 0.0), float(duration), self.cut_s)
+            planned[str(row["frame_id"])] = (Path(src), self.dir / video_id / f"{int(row['frame_index']):06d}.mp4",
+                                             window, video_id)
+        with ThreadPoolExecutor(self.workers) as pool:  # ffmpeg runs outside the GIL: one process per worker
+            made = dict(zip(clips, pool.map(lambda job: _try(encode, *job), clips.values()), strict=True))
+            cuts = dict(zip(planned, pool.map(lambda job: _try(encode, job[0], job[1], job[2].start_s,
+                                                               job[2].end_s - job[2].start_s),
+                                              planned.values()), strict=True))
+        out = {}
+        for fid, (_, _, window, video_id) in planned.items():
+            if cuts[fid] is not None and made[video_id] is not None:
+                out[fid] = FrameMedia(cuts[fid], made[video_id], window)
+        return out
+
+
+def _try(fn: Callable[..., Path], *args: Any) -> Path | None:
+    try:
+        return fn(*args)
+    except PipelineError as exc:
+        log.warning("no playback: %s", exc)
+        return None
+
+
+def video_sources(work_dir: Path) -> dict[str, Path]:
+    """``{video_id: video file}`` from ``<work>/manifests/frames.parquet`` (its ``video_path`` column)."""
+    import pandas as pd
+
+    path = Path(work_dir) / "manifests" / "frames.parquet"
+    if not path.exists():
+        return {}
+    try:
+        frames = pd.read_parquet(path, columns=["video_id", "video_path"])
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("%s: no video paths for playback (%s)", path, exc)
+        return {}
+    return {str(v): Path(p) for v, p in zip(frames["video_id"], frames["video_path"], strict=True)
+            if isinstance(p, str) and p}
+
+
+def task_media(work_dir: Path, rows: list[Mapping[str, Any]], root: Path, videos: Mapping[str, Mapping[str, Any]],
+               cut_s: float = 2.5, workers: int = 2) -> dict[str, dict[str, str]]:
+    """The playback fields of each frame's task: ``cut`` and ``clip`` URLs (served like the frames), ``position``.
+
+    Frames whose video is unknown, unreadable or outside Label Studio's document root get none (the task then
+    says that no playback is available).
+    """
+    from pipeline.errors import Rejected
+    from pipeline.review.tasks import local_files_url
+
+    durations = {vid: float(meta["duration_s"]) for vid, meta in videos.items() if meta.get("duration_s")}
+    made = ReviewMedia(work_dir, cut_s, workers).prepare(rows, video_sources(work_dir), durations)
+    out = {}
+    for fid, media in made.items():
+        try:
+            out[fid] = {"cut": local_files_url(media.cut, root), "clip": local_files_url(media.clip, root),
+                        "position": media.window.describe()}
+        except Rejected as exc:
+            log.warning("frame %s: no playback: %s", fid, exc)
+    return out
