@@ -22,7 +22,7 @@ from pathlib import Path
 from pipeline.errors import PipelineError
 
 MASK = "***"
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _AUTH = re.compile(r"(?i)\b(bearer|token|api_key|access_token|refresh)(\s+|=|\":\s*\")([A-Za-z0-9._~+/-]{16,})")
 _TOKEN_CHARS = re.compile(r"[!-~]+")  # printable ASCII, no space
 

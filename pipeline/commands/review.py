@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import PipelineError
 from pipeline.settings import get_settings
 
 
@@ -19,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--categories", type=Path, default=None,
                         help="category list: taxonomy YAML or an AVATAR-COCO JSON (default annotations/taxonomy.yaml)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="pull: folder of the split files to merge into (default <AVATAR_WORK_DIR>/annotations)")
+                        help="pull: folder of the split files to merge into (default <AVATAR_WORK_DIR>/annotations); "
+                             "push --dry-run: the tasks file (default <work>/tasks.json)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="push: write the tasks it would send (strict JSON) to --out; no server is contacted")
     parser.add_argument("--document-root", type=Path, default=None,
                         help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT (default: that variable, else the work dir)")
     parser.add_argument("--chunk-size", type=int, default=100, help="push: tasks per import request")
@@ -34,6 +38,9 @@ def _config(args: argparse.Namespace):
 
 
 def _text(action: str, s: dict[str, Any]) -> str:
+    if action == "push" and s.get("dry_run"):
+        return (f"dry run: {s['tasks']} task(s) written to {s['dry_run']} (no server contacted), {s['rejected']} "
+                f"rejected {s['reasons'] or ''}".rstrip())
     if action == "push":
         return (f"project {s['project']!r} (id {s['project_id']}): {s['pushed']} task(s) pushed, {s['already']} "
                 f"already there, {s['rejected']} rejected {s['reasons'] or ''}".rstrip())
@@ -54,8 +61,11 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     work = args.work_dir or settings.work_dir
     config = _config(args)
+    if args.dry_run and args.action != "push":
+        raise PipelineError(f"--dry-run: only `review push` has a dry run, got `review {args.action}`")
     if args.action == "push":
-        summary = push(work, config, progress=True)
+        dry = (args.out or Path(work) / "tasks.json") if args.dry_run else None
+        summary = push(work, config, progress=not args.dry_run, dry_run=dry)
     elif args.action == "pull":
         summary = pull(work, args.out or Path(settings.work_dir) / "annotations", config)
     else:

@@ -37,9 +37,9 @@ def local_files_url(image_path: str | Path, root: Path) -> str:
     return "/data/local-files/?d=" + urllib.parse.quote(rel.as_posix())
 
 
-def _hint(row: Mapping[str, Any], heard: list[str], notes: list[str]) -> str:
+def _hint(row: Mapping[str, Any], proposed: str | None, heard: list[str], notes: list[str]) -> str:
     tags = ", ".join(f"{t.get('label')} {R.finite(t.get('score')):.2f}" for t in _json_list(row.get("audio_tags"))[:3])
-    parts = [f"proposed scenario: {row.get('scenario') or 'none'} ({R.finite(row.get('scenario_score')):.2f})",
+    parts = [f"proposed scenario: {proposed or 'none'} ({R.finite(row.get('scenario_score')):.2f})",
              f"heard: {', '.join(heard) or 'nothing'}"]
     if tags:
         parts.append(f"audio tags: {tags}")
@@ -90,7 +90,8 @@ def build_task(row: Mapping[str, Any], root: Path, categories: Mapping[str, Any]
     for note in pred.notes:
         log.info("frame %s: %s", row["frame_id"], note)
     proposed_heard = [c for c in _json_list(row.get("heard_categories")) if c in categories]
-    scenario, heard = R.preselect(pred, row.get("scenario") or None, proposed_heard)
+    proposed = row.get("scenario") if isinstance(row.get("scenario"), str) and row.get("scenario") else None
+    scenario, heard = R.preselect(pred, proposed, proposed_heard)
     results = list(pred.results)
     if scenario:
         results.append(frame_choice(C.SCENARIO, [scenario]))
@@ -103,7 +104,7 @@ def build_task(row: Mapping[str, Any], root: Path, categories: Mapping[str, Any]
         "video_id": str(row["video_id"]), "frame_index": int(row["frame_index"]),
         "timestamp_s": round(R.finite(row.get("timestamp_s")), 3), "width": width, "height": height,
         "split": str(row.get("split") or "test"), "label": str(row.get("label") or ""),
-        "hint": _hint(row, heard, pred.notes), "proposed_scenario": scenario, "regions": pred.regions,
+        "hint": _hint(row, proposed, heard, pred.notes), "proposed_scenario": scenario, "regions": pred.regions,
         "image_path": str(Path(row["image_path"]).resolve()), "video": dict(video or {}),
         "mask_labels": R.label_options(seen + proposed_heard, names, colours),
         "box_labels": R.label_options(pred.boxes, pred.boxes, colours),

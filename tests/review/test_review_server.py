@@ -181,6 +181,11 @@ def test_service_script_token_lifecycle_and_taken_port(label_studio, tmp_path):
     proc = label_studio.run_args(["token", "--reset"])
     assert proc.returncode == 0 and token.read_text() != old and old not in proc.stdout + proc.stderr
     assert label_studio.client().check() == "tester@avatar.local"
+    with pytest.raises(PipelineError) as revoked:  # the server answers 401: not "cannot reach the server"
+        LabelStudioClient(label_studio.url, old, timeout_s=30).check()
+    message = str(revoked.value)
+    assert "HTTP 401 (the token was refused" in message and "token --reset" in message
+    assert "cannot reach" not in message and old not in message
     other = services.LabelStudioService(tmp_path / "other", tmp_path, label_studio.venv)
     other.env["LABEL_STUDIO_URL"] = label_studio.url  # same port, another data dir
     taken = other.run("start", check=False)
