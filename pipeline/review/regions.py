@@ -154,8 +154,10 @@ def preselect(pred: Prediction, scenario: str | None, heard: list[str]) -> tuple
 def label_options(first: Iterable[str], categories: Sequence[str], colours: Mapping[str, str] | None = None) \
         -> list[dict[str, str]]:
     """Dynamic label options: the frame's categories first (in the order given), then the others in list order."""
-    front = list(dict.fromkeys(c for c in first if c in set(categories)))
-    order = front + [c for c in categories if c not in set(front)]
+    known = set(categories)
+    front = list(dict.fromkeys(c for c in first if c in known))
+    placed = set(front)
+    order = front + [c for c in categories if c not in placed]
     if colours is None:
         return [{"value": c} for c in order]
     return [{"value": c, "background": colours[c]} for c in order]

@@ -4,6 +4,7 @@ import copy
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from avatar_bench import rle
@@ -190,3 +191,24 @@ def test_service_script_token_lifecycle_and_taken_port(label_studio, tmp_path):
     other.env["LABEL_STUDIO_URL"] = label_studio.url  # same port, another data dir
     taken = other.run("start", check=False)
     assert taken.returncode == 2 and f"port {label_studio.port} on 127.0.0.1 is taken" in taken.stderr
+
+
+def test_a_mixed_batch_reaches_label_studio_as_strict_json(label_studio, review_config, tmp_path):
+    """Frames with and without a scenario (NaN in the manifest), instances with and without masks: all pushed."""
+    rows = make_proposals(tmp_path, 4)
+    for i, row in enumerate(rows):
+        insts = json.loads(row["instances"])
+        if i % 2:
+            insts[1]["rle"] = None  # no mask: sent as a box
+        row.update(instances=json.dumps(insts), scenario=None if i < 2 else row["scenario"],
+                   scenario_score=float("nan") if i < 2 else 0.7, timestamp_s=float("nan") if i == 3 else 0.48)
+    pd.DataFrame(rows).to_parquet(tmp_path / "manifests" / "proposals.parquet")
+    client = label_studio.client()
+    summary = push(tmp_path, review_config, client)
+    assert (summary["pushed"], summary["rejected"]) == (4, 0)
+    tasks = client.existing_tasks(summary["project_id"])
+    types = {fid: sorted(r["type"] for r in client.sdk.predictions.list(task=tid)[0].result)
+             for fid, tid in tasks.items()}
+    assert types[rows[1]["frame_id"]].count("rectanglelabels") == 1
+    assert types[rows[0]["frame_id"]].count("brushlabels") == 2
+    assert "choices" in types[rows[2]["frame_id"]]
