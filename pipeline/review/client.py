@@ -113,8 +113,14 @@ class LabelStudioClient:
         ids = [int(p.id) for p in found if p.title == title]
         return min(ids) if ids else None
 
-    def ensure_project(self, title: str, label_config: str) -> int:
-        """Id of the project with this title; created when absent, its labeling config updated when it differs."""
+    def ensure_project(self, title: str, label_config: str, static_config: str | None = None) -> int:
+        """Id of the project with this title; created when absent, its labeling config updated when it differs.
+
+        Args:
+            static_config: the same config with every category list written out: used instead of
+                ``label_config`` for a project made before per-task label lists (its config names no
+                ``$mask_labels``), whose earlier tasks carry no lists of their own.
+        """
         project_id = self.find_project(title)
         if project_id is None:
             project = self.call(f"creating project {title!r}", self.sdk.projects.create, title=title,
@@ -122,6 +128,8 @@ class LabelStudioClient:
             log.info("created Label Studio project %r (id %s)", title, project.id)
             return int(project.id)
         current = self.call(f"reading project {project_id}", self.sdk.projects.get, id=project_id)
+        if static_config is not None and "$mask_labels" not in (current.label_config or ""):
+            label_config = static_config  # keep its tasks labelable: they carry no per-task lists
         if (current.label_config or "").strip() != label_config.strip():
             self.call(f"updating the labeling config of project {project_id}", self.sdk.projects.update,
                       id=project_id, label_config=label_config)

@@ -82,8 +82,12 @@ def load_categories(path: str | os.PathLike | None = None) -> list[Category]:
             for i, c in enumerate(tax.categories.values(), start=1)]
 
 
-def labeling_config(categories: list[Category], template: Path = TEMPLATE) -> str:
+def labeling_config(categories: list[Category], template: Path = TEMPLATE, static: bool = False) -> str:
     """The labeling config XML for ``categories``: the template with its category lists filled in.
+
+    Lists the template makes dynamic (``value="$..."``: each task carries its own, frame's categories first) are
+    left to the tasks, unless ``static``: then every list is written into the config (for a project whose earlier
+    tasks carry no lists of their own).
 
     Raises:
         PipelineError: the template lacks a control the review module reads, or the category list is empty.
@@ -100,7 +104,9 @@ def labeling_config(categories: list[Category], template: Path = TEMPLATE) -> st
         raise PipelineError(f"labeling config template {template}: missing control(s) named {missing}")
     for control, tag in ((controls[MASK], "Label"), (controls[BOX], "Label"), (controls[HEARD], "Choice")):
         if (control.get("value") or "").startswith("$"):
-            continue  # dynamic labels: each task lists its own (pipeline.review.tasks), frame's categories first
+            if not static:
+                continue  # dynamic labels: each task lists its own (pipeline.review.tasks), frame's categories first
+            del control.attrib["value"]
         for el in [e for e in control if e.tag == tag]:
             control.remove(el)
         for i, cat in enumerate(categories):

@@ -95,7 +95,8 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
     if dry_run is not None:
         return dry_run_push(work_dir, rows, config, categories, Path(dry_run))
     client = client or LabelStudioClient.from_settings(timeout_s=config.timeout_s)
-    project_id = client.ensure_project(config.project, labeling_config(categories, config.template))
+    project_id = client.ensure_project(config.project, labeling_config(categories, config.template),
+                                       labeling_config(categories, config.template, static=True))
     summary: dict[str, Any] = {"project_id": project_id, "project": config.project, "frames": len(rows),
                                "pushed": 0, "already": 0, "rejected": 0, "reasons": {}}
     if not rows:

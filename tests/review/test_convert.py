@@ -40,6 +40,9 @@ def test_labeling_config_keeps_dynamic_lists_and_the_controls():
     assert 'perRegion="true"' in xml and 'value="reject frame"' in xml
     assert '<Video name="cut" value="$cut"' in xml and '<Video name="clip" value="$clip"' in xml
     assert xml.count("<Filter ") == 2
+    static = C.labeling_config(CATEGORIES, static=True)  # for projects whose earlier tasks carry no lists
+    assert "$mask_labels" not in static and "$heard_options" not in static and "$box_labels" not in static
+    assert all(static.count(f'value="{c.name}"') == 3 for c in CATEGORIES)  # mask, box and heard
     with pytest.raises(PipelineError, match="at least one category"):
         C.labeling_config([])
 

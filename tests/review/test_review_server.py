@@ -212,3 +212,18 @@ def test_a_mixed_batch_reaches_label_studio_as_strict_json(label_studio, review_
     assert types[rows[1]["frame_id"]].count("rectanglelabels") == 1
     assert types[rows[0]["frame_id"]].count("brushlabels") == 2
     assert "choices" in types[rows[2]["frame_id"]]
+
+
+def test_a_project_made_before_per_task_lists_keeps_static_lists(label_studio, review_config, tmp_path):
+    """Its earlier tasks carry no label lists: the config keeps every category written out, and both kinds work."""
+    client = label_studio.client()
+    old = ('<View><Image name="image" value="$image"/><BrushLabels name="mask" toName="image">'
+           + "".join(f'<Label value="{c.name}"/>' for c in CATEGORIES) + '</BrushLabels><Choices name="heard" '
+           'toName="image" choice="multiple">' + "".join(f'<Choice value="{c.name}"/>' for c in CATEGORIES)
+           + '</Choices></View>')  # the shape of earlier pushes' configs: static lists, no $mask_labels
+    project = client.sdk.projects.create(title=review_config.project, label_config=old).id
+    client.sdk.projects.import_tasks(id=project, request=[{"data": {"image": "/x.jpg", "frame_id": "old/000001"}}])
+    make_proposals(tmp_path, 2)
+    assert push(tmp_path, review_config, client)["pushed"] == 2
+    config = client.sdk.projects.get(id=project).label_config
+    assert "$mask_labels" not in config and '<Label value="drum"' in config and 'name="box"' in config
