@@ -68,7 +68,8 @@ def test_no_preselected_choice_without_a_region_to_back_it(tmp_path):
     # the sounding instance has neither a mask nor a usable box: no region, so no scenario and no heard category
     lost = _row(tmp_path, 0, [_inst(0, "dog", True, None, bbox=(0, 0, 0, 0))], "single", ["dog"])
     task = build_task(lost, tmp_path, NAMES)
-    assert "predictions" not in task and task["data"]["proposed_scenario"] is None
+    assert "predictions" not in task and task["data"]["preselected_scenario"] is None
+    assert task["data"]["proposed_scenario"] == "single"  # what the proposal said stays on record
     hint = task["data"]["hint"]
     assert "scenario single not preselected: single frames need at least one sounding instance" in hint
     assert "heard dog not preselected" in hint and "neither a mask" in hint
@@ -83,7 +84,7 @@ def test_no_preselected_choice_without_a_region_to_back_it(tmp_path):
     assert chosen == {C.SCENARIO: ["off_screen"], C.HEARD: ["dog"]}
     # a box backs a scenario as well as a mask does
     boxed = build_task(_row(tmp_path, 3, [_inst(0, "dog", True, None)], "single", ["dog"]), tmp_path, NAMES)
-    assert boxed["data"]["proposed_scenario"] == "single"
+    assert boxed["data"]["preselected_scenario"] == "single"
 
 
 def test_the_frames_categories_come_first(tmp_path):
