@@ -13,7 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", type=Path, default=None, help="pipeline work folder (default $AVATAR_WORK_DIR)")
     parser.add_argument("--config", type=Path, help="YAML/JSON file of ProposeConfig fields (CLI flags override it)")
     parser.add_argument("--no-weights", action="store_true", help="all backends 'none': frames go to review bare")
-    parser.add_argument("--cpu-demo", metavar="MODELS_DIR", help="YOLOv8n int8 ONNX + YAMNet from MODELS_DIR, GrabCut masks")
+    parser.add_argument("--cpu-demo", metavar="MODELS_DIR",
+                        help="YOLOv8n int8 ONNX + YAMNet from MODELS_DIR, GrabCut masks")
     parser.add_argument("--detector", choices=["yolo", "none"])
     parser.add_argument("--detector-model", help="registry name, .pt/.onnx path or .yaml architecture")
     parser.add_argument("--tagger", choices=["cavmae", "yamnet", "none"])

@@ -128,12 +128,15 @@ class ReviewMedia:
         """
         planned: dict[str, tuple[Path, Path, Cut, str]] = {}  # frame_id -> (source, cut file, window, video_id)
         clips: dict[str, tuple[Path, Path]] = {}  # video_id -> (source, clip file)
+        known = dict(durations)
         for row in rows:
             video_id = str(row["video_id"])
             src = sources.get(video_id)
             if src is None or not Path(src).is_file():
                 continue
-            duration = durations.get(video_id) or clip_duration(Path(src))
+            if not known.get(video_id):
+                known[video_id] = clip_duration(Path(src))  # read once per video
+            duration = known[video_id]
             if not duration or duration != duration:  # None, 0 or NaN
                 log.warning("video %s: duration unknown, no playback for its frames", video_id)
                 continue
