@@ -185,12 +185,18 @@ SAM_OPTIONS = ("checkpoint", "model_type", "device", "batch_size", "sam", "rando
 
 
 def _auto(options: dict) -> str:
-    """``sam`` when a SAM checkpoint is given or cached (or random weights are asked for), else ``grabcut``."""
-    from pipeline.proposals.weights import resolve
+    """``sam`` when its checkpoint is cached or given (or random weights are asked for), else ``grabcut``.
+
+    Only a registry name missing from the cache falls back; an explicit path that does not exist is an error.
+    """
+    from pipeline.proposals.weights import REGISTRY, resolve
 
     if options.get("sam") is not None or options.get("random_variant") is not None:
         return "sam"
-    checkpoint = options.get("checkpoint") or "sam_vit_h"
+    checkpoint = str(options.get("checkpoint") or "sam_vit_h")
+    if checkpoint not in REGISTRY:
+        resolve(checkpoint)  # a path the user named: missing is their mistake, said as such
+        return "sam"
     try:
         resolve(checkpoint)
     except PipelineError as exc:

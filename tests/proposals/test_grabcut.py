@@ -60,5 +60,8 @@ def test_auto_takes_sam_when_a_checkpoint_is_there_else_grabcut(tmp_path, monkey
     img, _, _ = _scene()
     (masks,) = seg.segment([img], [[[44, 44, 136, 136]]])
     assert masks[0].shape == (180, 320)
-    with pytest.raises(Exception, match="not found"):
-        make_segmenter("sam", checkpoint=str(tmp_path / "missing_vit_b.pth"))  # asked for SAM: no fallback
+    from pipeline.errors import PipelineError
+
+    for name in ("sam", "auto"):  # a path the user named is never replaced by GrabCut
+        with pytest.raises(PipelineError, match="missing_vit_b.pth: file not found"):
+            make_segmenter(name, checkpoint=str(tmp_path / "missing_vit_b.pth"))
