@@ -19,7 +19,7 @@ from pipeline.errors import PipelineError, Rejected
 from pipeline.manifest import STATUS_OK, STATUS_REJECTED, Manifest
 from pipeline.review.client import LabelStudioClient
 from pipeline.review.config import ReviewConfig, labeling_config, load_categories
-from pipeline.review.media import MEDIA_DIR
+from pipeline.review.media import MEDIA_DIR, task_media
 from pipeline.review.tasks import build_task
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,6 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
 
 def _builder(work_dir: Path, rows: list[dict[str, Any]], root: Path, config: ReviewConfig, categories: list):
     """``build(row) -> task`` for these rows, with their playback media made first (once: reruns reuse them)."""
-    from pipeline.review.media import task_media
-
     videos, names = video_metadata(work_dir), dict.fromkeys(c.name for c in categories)
     media = task_media(work_dir, rows, root, videos, config.cut_s) if config.playback and rows else {}
     return lambda row: build_task(row, root, names, videos.get(str(row["video_id"])), media.get(str(row["frame_id"])))
@@ -147,8 +145,7 @@ def dry_run_push(work_dir: Path, rows: list[dict[str, Any]], config: ReviewConfi
         try:
             tasks.append(build(row))
         except Rejected as exc:
-            summary["rejected"] += 1
-            summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
+            _count_rejected(summary, exc.reason)
             log.warning("frame %s would not be pushed: %s", row["frame_id"], exc)
     atomic_write_text(out, json.dumps(tasks, allow_nan=False, ensure_ascii=False, indent=1) + "\n")
     summary["tasks"] = len(tasks)
@@ -172,11 +169,15 @@ def _plan(rows: list[dict[str, Any]], existing: dict[str, int], manifest: Manife
         try:
             todo.append((base, build(row)))
         except Rejected as exc:
-            summary["rejected"] += 1
-            summary["reasons"][exc.reason] = summary["reasons"].get(exc.reason, 0) + 1
+            _count_rejected(summary, exc.reason)
             log.warning("frame %s not pushed: %s", fid, exc)
             manifest.append({**base, "task_id": -1, "status": STATUS_REJECTED, "reason": exc.reason})
     return todo
+
+
+def _count_rejected(summary: dict[str, Any], reason: str) -> None:
+    summary["rejected"] += 1
+    summary["reasons"][reason] = summary["reasons"].get(reason, 0) + 1
 
 
 def _bar(total: int, enabled: bool):
