@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--document-root", type=Path, default=None,
                         help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT (default: that variable, else the work dir)")
     parser.add_argument("--chunk-size", type=int, default=100, help="push: tasks per import request")
+    parser.add_argument("--no-playback", action="store_true",
+                        help="push: no cut around each frame and no whole clip (frames only; ffmpeg not needed)")
+    parser.add_argument("--cut-seconds", type=float, default=2.5, help="push: length of the cut around each frame")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -34,7 +37,8 @@ def _config(args: argparse.Namespace):
     from pipeline.review import ReviewConfig, load_categories
 
     return ReviewConfig(project=args.project, categories=load_categories(args.categories),
-                        document_root=args.document_root, chunk_size=args.chunk_size)
+                        document_root=args.document_root, chunk_size=args.chunk_size,
+                        playback=not args.no_playback, cut_s=args.cut_seconds)
 
 
 def _text(action: str, s: dict[str, Any]) -> str:

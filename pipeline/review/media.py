@@ -15,6 +15,7 @@ still goes to review with its still image, and the task says that no playback is
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 MEDIA_DIR = "review_media"
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p",
           "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:a", "aac", "-b:a", "96k", "-ac", "2",
-          "-movflags", "+faststart", "-f", "mp4"]
+          "-movflags", "+faststart"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,17 @@ def _ffmpeg() -> str:
     return exe
 
 
+def _write(dst: Path, args: list[str], what: str) -> Path:
+    """Run ffmpeg with ``args`` writing into a temporary file that replaces ``dst`` only on success."""
+    with atomic_path(dst) as tmp:
+        cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args, "-f", "mp4", str(tmp)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+        if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise PipelineError(f"review media: ffmpeg could not {what} into {dst.name}: {tail}")
+    return dst
+
+
 def encode(src: Path, dst: Path, start_s: float | None = None, length_s: float | None = None) -> Path:
     """Re-encode ``src`` (or ``[start, start + length)`` of it) into ``dst`` atomically; an existing ``dst`` is kept.
 
@@ -71,14 +83,33 @@ def encode(src: Path, dst: Path, start_s: float | None = None, length_s: float |
         return dst
     seek = ["-ss", f"{start_s:.3f}"] if start_s is not None else []
     span = ["-t", f"{length_s:.3f}"] if length_s is not None else []
-    with atomic_path(dst) as tmp:
-        cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *seek, "-i", str(src), *span,
-               "-map", "0:v:0", "-map", "0:a:0?", *ENCODE, str(tmp)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
-        if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
-            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise PipelineError(f"review media: ffmpeg could not encode {src} into {dst.name}: {tail}")
-    return dst
+    return _write(dst, [*seek, "-i", str(src), *span, "-map", "0:v:0", "-map", "0:a:0?", *ENCODE], f"encode {src}")
+
+
+def browser_ready(path: Path) -> bool:
+    """The file is already what browsers play: an mp4 of H.264 (yuv420p) with AAC audio or none."""
+    from pipeline.errors import Rejected
+    from pipeline.media import best_audio_stream, best_video_stream, open_media
+
+    try:
+        with open_media(path) as container:
+            video, audio = best_video_stream(container), best_audio_stream(container)
+            return ("mp4" in container.format.name and video is not None and video.codec_context.name == "h264"
+                    and video.codec_context.pix_fmt == "yuv420p"
+                    and (audio is None or (audio.codec_context.name == "aac" and audio.codec_context.channels <= 2)))
+    except Rejected:
+        return False
+
+
+def make_clip(src: Path, dst: Path) -> Path:
+    """The whole clip for the browser: remuxed with ``+faststart`` when its streams already play there (no
+    re-encode, ~7x faster), re-encoded otherwise; atomic, made once."""
+    if dst.is_file() and dst.stat().st_size > 0:
+        return dst
+    if not browser_ready(src):
+        return encode(src, dst)
+    return _write(dst, ["-i", str(src), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-movflags", "+faststart"],
+                  f"remux {src}")
 
 
 def clip_duration(path: Path) -> float | None:
@@ -111,11 +142,14 @@ class ReviewMedia:
     Args:
         work_dir: the batch's work dir (the files go to ``<work>/review_media``).
         cut_s: length of the cut around each frame.
-        workers: ffmpeg processes at once.
+        workers: ffmpeg processes at once (default: one per core, at most 8).
     """
 
-    def __init__(self, work_dir: Path, cut_s: float = 2.5, workers: int = 2):
-        self.dir, self.cut_s, self.workers = Path(work_dir) / MEDIA_DIR, cut_s, max(1, workers)
+    def __init__(self, work_dir: Path, cut_s: float = 2.5, workers: int | None = None):
+        if not 0 < cut_s < float("inf"):
+            raise PipelineError(f"review media: expected a cut length in seconds > 0, got {cut_s}")
+        self.dir, self.cut_s = Path(work_dir) / MEDIA_DIR, cut_s
+        self.workers = max(1, workers or min(8, os.cpu_count() or 2))
 
     def prepare(self, rows: Iterable[Mapping[str, Any]], sources: Mapping[str, Path],
                 durations: Mapping[str, float]) -> dict[str, FrameMedia]:
@@ -145,7 +179,7 @@ class ReviewMedia:
             planned[str(row["frame_id"])] = (Path(src), self.dir / video_id / f"{int(row['frame_index']):06d}.mp4",
                                              window, video_id)
         with ThreadPoolExecutor(self.workers) as pool:  # ffmpeg runs outside the GIL: one process per worker
-            made = dict(zip(clips, pool.map(lambda job: _try(encode, *job), clips.values()), strict=True))
+            made = dict(zip(clips, pool.map(lambda job: _try(make_clip, *job), clips.values()), strict=True))
             cuts = dict(zip(planned, pool.map(lambda job: _try(encode, job[0], job[1], job[2].start_s,
                                                                job[2].end_s - job[2].start_s),
                                               planned.values()), strict=True))
@@ -181,7 +215,7 @@ def video_sources(work_dir: Path) -> dict[str, Path]:
 
 
 def task_media(work_dir: Path, rows: list[Mapping[str, Any]], root: Path, videos: Mapping[str, Mapping[str, Any]],
-               cut_s: float = 2.5, workers: int = 2) -> dict[str, dict[str, str]]:
+               cut_s: float = 2.5, workers: int | None = None) -> dict[str, dict[str, str]]:
     """The playback fields of each frame's task: ``cut`` and ``clip`` URLs (served like the frames), ``position``.
 
     Frames whose video is unknown, unreadable or outside Label Studio's document root get none (the task then

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.review.media import ReviewMedia, cut_window, encode, task_media
+from pipeline.review.media import ReviewMedia, browser_ready, cut_window, encode, make_clip, task_media
 from tests.review.dummies import make_proposals
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg (apt-get install -y ffmpeg)")
@@ -78,7 +78,32 @@ def test_task_media_per_frame(clip, tmp_path):
     assert task_media(tmp_path, rows, tmp_path / "manifests", {}) == {}  # outside the document root: none
 
 
+def test_a_bad_cut_length_is_refused(tmp_path):
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(PipelineError, match="expected a cut length in seconds > 0"):
+            ReviewMedia(tmp_path, cut_s=bad)
+
+
 def test_prepare_uses_known_durations(clip, tmp_path):
     rows = [{"frame_id": "v/000100", "video_id": "v", "frame_index": 100, "timestamp_s": 4.0}]
     made = ReviewMedia(tmp_path, cut_s=2.0).prepare(rows, {"v": clip}, {"v": 5.0})
     assert (made["v/000100"].window.start_s, made["v/000100"].window.end_s) == (3.0, 5.0)
+
+
+def test_a_clip_browsers_already_play_is_remuxed_not_reencoded(tmp_path):
+    src = tmp_path / "src.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=160x90:rate=25:duration=3", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(src)], check=True)
+    assert browser_ready(src)
+    out = make_clip(src, tmp_path / "clip.mp4")
+
+    def packets(path):
+        import av
+
+        with av.open(str(path)) as c:
+            return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+
+    assert packets(out) == packets(src)  # the same H.264 bitstream: copied, not re-encoded
+    head = out.read_bytes()
+    assert head.index(b"moov") < head.index(b"mdat")
