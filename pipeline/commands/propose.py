@@ -16,13 +16,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_work_dir(parser)
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--no-weights", action="store_true", help="all backends 'none': frames go to review bare")
-    preset.add_argument("--cpu-demo", metavar="MODELS_DIR", help="YOLOv8n int8 ONNX + YAMNet from MODELS_DIR, no SAM")
+    preset.add_argument("--cpu-demo", metavar="MODELS_DIR",
+                        help="YOLOv8n int8 ONNX + YAMNet from MODELS_DIR, GrabCut masks (no SAM)")
     parser.add_argument("--detector", choices=DETECTORS, help=f"detector backend (default: {d.detector})")
     parser.add_argument("--detector-model", help="registry name, .pt/.onnx path or .yaml architecture "
                                                  f"(default: {d.detector_options['model']})")
     parser.add_argument("--tagger", choices=TAGGERS, help=f"audio tagger backend (default: {d.tagger})")
     parser.add_argument("--tagger-model", help="tagger checkpoint (registry name or path)")
-    parser.add_argument("--segmenter", choices=SEGMENTERS, help=f"segmenter backend (default: {d.segmenter})")
+    parser.add_argument("--segmenter", choices=SEGMENTERS, help="segmenter backend; auto: SAM when its checkpoint "
+                        f"is present, else GrabCut (no weights) (default: {d.segmenter})")
     parser.add_argument("--segmenter-checkpoint", help="SAM checkpoint, registry name or path "
                                                        f"(default: {d.segmenter_options['checkpoint']})")
     parser.add_argument("--device", help=f"auto | cpu | cuda | cuda:N (default: {d.device})")

@@ -44,16 +44,27 @@ class Backends:
         self.detector = make_detector(cfg.detector, **opts(cfg.detector_options, cfg.detector != "none"))
         self.tagger = make_tagger(cfg.tagger, **opts(cfg.tagger_options, cfg.tagger == "cavmae"))
         self.segmenter = make_segmenter(cfg.segmenter, **opts(cfg.segmenter_options, cfg.segmenter != "none"))
-        self.version = model_version(cfg)
+        self.version = model_version(cfg, self.segmenter.name)
 
 
-def model_version(cfg: ProposeConfig) -> str:
-    """What made a proposal: backends, their weights and the rule thresholds (``cfg.model_version`` if set)."""
+def model_version(cfg: ProposeConfig, segmenter: str | None = None) -> str:
+    """What made a proposal: backends, their weights and the rule thresholds (``cfg.model_version`` if set).
+
+    Args:
+        segmenter: the segmenter backend actually used (``auto`` resolves to ``sam`` or ``grabcut``).
+    """
     return cfg.model_version or "|".join([
         f"{cfg.detector}:{_weights_name(cfg.detector_options, 'model')}",
         f"{cfg.tagger}:{_weights_name(cfg.tagger_options, 'model', 'checkpoint')}",
-        f"{cfg.segmenter}:{_weights_name(cfg.segmenter_options, 'checkpoint', 'random_variant')}",
+        _segmenter_version(segmenter or cfg.segmenter, cfg.segmenter_options),
         f"rules:tag{cfg.rules.tag_threshold}-det{cfg.rules.det_threshold}"])
+
+
+def _segmenter_version(name: str, options: dict) -> str:
+    """The segmenter part of the model version: the backend actually used (``auto`` resolves to one)."""
+    if name == "grabcut":
+        return "grabcut:opencv"
+    return f"{name}:{_weights_name(options, 'checkpoint', 'random_variant')}"
 
 
 def _weights_name(options: dict, *keys: str) -> str:
