@@ -86,8 +86,10 @@ def _push_text(s: StageStats) -> str:
         return (f"dry run: {s.counts['tasks']} task(s) written to {s.info['dry_run']} (no server contacted), "
                 f"{s.n_rejected} rejected {dict(s.rejected) or ''}".rstrip())
     reasons = f" {dict(s.rejected)}" if s.rejected else ""
+    updated = (f"; {s.counts['updated']} task(s) given their frame's new proposal, {s.counts['kept_started']} "
+               "already started kept theirs" if s.counts.get("updated") or s.counts.get("kept_started") else "")
     return (f"project {s.info['project']!r} (id {s.info['project_id']}): {s.processed} task(s) pushed, {s.skipped} "
-            f"already there, {s.n_rejected} rejected{reasons}")
+            f"already there, {s.n_rejected} rejected{reasons}{updated}")
 
 
 def _pull_text(s: StageStats) -> str:

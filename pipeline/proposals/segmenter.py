@@ -205,18 +205,26 @@ def _auto(options: dict) -> str:
     return "sam"
 
 
+def resolve_segmenter(name: str, options: dict) -> tuple[str, dict]:
+    """The backend a segmenter name stands for and its options (``auto`` resolved, the other backend's options
+    dropped), without building it: what :func:`make_segmenter` builds and what a proposal records."""
+    if name not in SEGMENTERS:
+        raise PipelineError(f"segmenter {name!r}: expected one of {sorted(SEGMENTERS)}")
+    options = dict(options)
+    if name == "auto":
+        name = _auto(options)
+        if name == "grabcut":
+            options = {k: v for k, v in options.items() if k not in SAM_OPTIONS}
+    return name, options
+
+
 def make_segmenter(name: str, **options) -> Segmenter:
     """Build a registered segmenter by name (``none``, ``sam``, ``grabcut``, ``auto``).
 
     ``random_variant="tiny"`` (or ``vit_b``...) gives SAM random weights of that architecture. ``auto`` picks
     ``sam`` when its checkpoint resolves, else ``grabcut``; the options of the backend not chosen are dropped.
     """
-    if name not in SEGMENTERS:
-        raise PipelineError(f"segmenter {name!r}: expected one of {sorted(SEGMENTERS)}")
-    if name == "auto":
-        name = _auto(options)
-        if name == "grabcut":
-            options = {k: v for k, v in options.items() if k not in SAM_OPTIONS}
+    name, options = resolve_segmenter(name, options)
     variant = options.pop("random_variant", None)
     if variant is not None:  # random weights of a real architecture (tests, benchmarks, GPU checks)
         import torch

@@ -163,6 +163,22 @@ class LabelStudioClient:
 
         return self.call(f"listing the tasks of project {project_id}", fetch)
 
+    def started_tasks(self, project_id: int) -> set[int]:
+        """Ids of the tasks someone has started: annotated, skipped, or with a draft (paged)."""
+        def fetch() -> set[int]:
+            return {int(t.id) for t in self.sdk.tasks.list(project=project_id, page_size=500, fields="task_only")
+                    if (t.total_annotations or 0) + (t.cancelled_annotations or 0) > 0 or t.drafts}
+
+        return self.call(f"listing the annotated tasks of project {project_id}", fetch)
+
+    def replace_task(self, task_id: int, task: dict[str, Any]) -> None:
+        """Give an existing task new ``data`` and make ``task["predictions"]`` its only predictions."""
+        self.call(f"updating task {task_id}", self.sdk.tasks.update, id=str(task_id), data=task["data"])
+        for old in self.call(f"listing the predictions of task {task_id}", self.sdk.predictions.list, task=task_id):
+            self.call(f"deleting prediction {old.id} of task {task_id}", self.sdk.predictions.delete, id=old.id)
+        for pred in task.get("predictions") or []:
+            self.call(f"adding a prediction to task {task_id}", self.sdk.predictions.create, task=task_id, **pred)
+
     def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> list[int]:
         """Import tasks (data + predictions) in one request; return their ids in order."""
         resp = self.call(f"importing {len(tasks)} tasks into project {project_id}", self.sdk.projects.import_tasks,

@@ -87,9 +87,13 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
     client.ensure_local_storage(project_id, _storage_dir(proposals, root, work.review_media if config.playback
                                                          else None))
     existing = client.existing_tasks(project_id)
-    build = _builder(work, [p for p in proposals if p.frame_id not in existing], root, config, categories)
+    before = {r.frame_id: r for r in work.records("review_push", required=False)}
+    replaced = [p for p in proposals if p.frame_id in existing and _replaced(before.get(p.frame_id), p)]
+    build = _builder(work, [p for p in proposals if p.frame_id not in existing] + replaced, root, config, categories)
     with work.manifest("review_push") as manifest:
-        todo = _plan(proposals, existing, manifest, stats, build)
+        todo = _plan(proposals, existing, before, manifest, stats, build)
+        if replaced:
+            _update(client, project_id, replaced, existing, manifest, stats, build)
         with bar(total=len(todo), unit="task", desc="push", enabled=progress) as pbar:
             for chunk in _chunks(todo, config.chunk_size):
                 ids = client.import_tasks(project_id, [task for _, task in chunk])
@@ -103,6 +107,34 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
     log.info("pushed %d task(s) to project %r (%d already there, %d rejected)", stats.processed, config.project,
              stats.skipped, stats.n_rejected)
     return stats
+
+
+def _replaced(pushed: PushRecord | None, proposal: ProposalRecord) -> bool:
+    """The frame's task shows another proposal than the work folder now holds (``propose --redo-pushed``)."""
+    return pushed is not None and pushed.ok and bool(pushed.proposal) and pushed.proposal != proposal.digest()
+
+
+def _update(client: LabelStudioClient, project_id: int, replaced: list[ProposalRecord], existing: dict[str, int],
+            manifest: Manifest, stats: StageStats, build: Build) -> None:
+    """Replace the pre-annotation of the tasks whose frame was proposed again, unless someone started them."""
+    started = client.started_tasks(project_id)
+    for proposal in replaced:
+        task_id = existing[proposal.frame_id]
+        if task_id in started:  # an annotator's work is never overwritten; the report leaves this frame out
+            stats.count("kept_started")
+            log.warning("frame %s: task %d is annotated already: it keeps the proposal it was pushed with",
+                        proposal.frame_id, task_id)
+            continue
+        try:
+            client.replace_task(task_id, build(proposal))
+        except Rejected as exc:
+            log.warning("frame %s: its new proposal cannot be sent (%s): the task keeps the earlier one",
+                        proposal.frame_id, exc)
+            continue
+        manifest.append(PushRecord(frame_id=proposal.frame_id, project_id=stats.info["project_id"],
+                                   project=stats.info["project"], task_id=task_id, proposal=proposal.digest()))
+        stats.count("updated")
+    manifest.flush()
 
 
 def _stats(config: ReviewConfig, project_id: int | None, n_frames: int) -> StageStats:
@@ -143,19 +175,20 @@ def dry_run_push(work: WorkDir, proposals: list[ProposalRecord], config: ReviewC
     return stats
 
 
-def _plan(proposals: list[ProposalRecord], existing: dict[str, int], manifest: Manifest, stats: StageStats,
-          build: Build) -> list[tuple[PushRecord, dict[str, Any]]]:
+def _plan(proposals: list[ProposalRecord], existing: dict[str, int], before: dict[str, PushRecord],
+          manifest: Manifest, stats: StageStats, build: Build) -> list[tuple[PushRecord, dict[str, Any]]]:
     """Tasks still to import (``(push record, task)``); frames already in the project or rejected are recorded
-    in the manifest and counted, not sent."""
+    in the manifest and counted, not sent (a frame's record keeps the digest of the proposal its task shows)."""
     todo = []
     project_id, project = stats.info["project_id"], stats.info["project"]
     for proposal in proposals:
         fid = proposal.frame_id
-        record = PushRecord(frame_id=fid, project_id=project_id, project=project)
+        record = PushRecord(frame_id=fid, project_id=project_id, project=project, proposal=proposal.digest())
         if fid in existing:
             stats.skipped += 1
             stats.keep()
-            record.task_id = existing[fid]
+            earlier = before.get(fid)
+            record.task_id, record.proposal = existing[fid], earlier.proposal if earlier and earlier.ok else ""
             manifest.append(record)
             continue
         try:

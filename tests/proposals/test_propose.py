@@ -17,9 +17,10 @@ from pipeline.proposals.propose import propose
 from .conftest import TINY_CAVMAE
 from .frames_fixture import FRAME_COLUMNS, write_frames_manifest
 
+# the joint with review push; ``settings`` (what made each proposal, issue 13 item 4) was added deliberately
 CONTRACT4 = ["frame_id", "video_id", "image_path", "width", "height", "frame_index", "timestamp_s", "label", "split",
              "scenario", "scenario_score", "flagged", "flag_reasons", "audio_tags", "heard_categories", "instances",
-             "model_version", "status", "reason"]
+             "model_version", "settings", "status", "reason"]
 
 
 def _read(work) -> dict[str, dict]:

@@ -228,3 +228,32 @@ def test_a_project_made_before_per_task_lists_keeps_static_lists(label_studio, r
     assert push(tmp_path, review_config, client).processed == 2
     config = client.sdk.projects.get(id=project).label_config
     assert "$mask_labels" not in config and '<Label value="drum"' in config and 'name="box"' in config
+
+
+def test_a_frame_proposed_again_updates_its_task_unless_someone_started_it(label_studio, review_config, tmp_path):
+    """``propose --redo-pushed``: the next push gives an untouched task the new proposal, never an annotated one."""
+    client = label_studio.client()
+    rows = make_proposals(tmp_path, 3)
+    work = WorkDir(tmp_path)
+    first = push(tmp_path, review_config, client)
+    tasks = client.existing_tasks(first.info["project_id"])
+    annotate(client, tasks[rows[0].frame_id])  # frame 0 is started; frame 1 is not
+    before = {r.frame_id: r.proposal for r in work.records("review_push")}
+    assert before == {r.frame_id: r.digest() for r in work.records("proposals")}
+    again = [proposal_row(tmp_path, i) for i in (0, 1)]  # proposed again with another model
+    for r in again:
+        r.model_version, r.scenario_score = "test-v2", 0.25
+    with work.manifest("proposals") as m:
+        m.extend(again)
+    second = push(tmp_path, review_config, client)
+    assert (second.processed, second.skipped, second.counts["updated"], second.counts["kept_started"]) == (0, 3, 1, 1)
+    versions = {fid: [p.model_version for p in client.sdk.predictions.list(task=tid)] for fid, tid in tasks.items()}
+    assert versions == {rows[0].frame_id: ["test-v1"], rows[1].frame_id: ["test-v2"], rows[2].frame_id: ["test-v1"]}
+    assert "(0.25)" in client.sdk.tasks.get(id=str(tasks[rows[1].frame_id])).data["hint"]
+    now = {r.frame_id: r for r in work.records("proposals")}
+    pushed = {r.frame_id: r.proposal for r in work.records("review_push")}
+    assert pushed[rows[1].frame_id] == now[rows[1].frame_id].digest()  # the task shows the new proposal
+    assert pushed[rows[0].frame_id] == before[rows[0].frame_id] != now[rows[0].frame_id].digest()  # what it shows
+    third = push(tmp_path, review_config, client)  # nothing new: the started task is still left alone
+    assert (third.counts["updated"], third.counts["kept_started"]) == (0, 1)
+
