@@ -49,8 +49,8 @@ _EDGE = 1 << 20
 
 
 def weights_identity(ref: str | os.PathLike) -> dict[str, Any]:
-    """``{"ref", "file", "bytes", "digest"}`` of a weights file; only ``ref`` when it does not resolve (the backend
-    reports a missing file itself when it loads)."""
+    """``{"file", "bytes", "digest"}`` of a weights file (not how it was named: a relative and an absolute path to
+    one file are one model); ``{"ref"}`` when it does not resolve (the backend reports a missing file itself)."""
     from pipeline.proposals.weights import resolve
 
     try:
@@ -64,7 +64,7 @@ def weights_identity(ref: str | os.PathLike) -> dict[str, Any]:
         if size > 2 * _EDGE:
             fh.seek(-_EDGE, os.SEEK_END)
         digest.update(fh.read(_EDGE))
-    return {"ref": str(ref), "file": path.name, "bytes": size, "digest": digest.hexdigest()[:16]}
+    return {"file": path.name, "bytes": size, "digest": digest.hexdigest()[:16]}
 
 
 def _backend(name: str, options: dict[str, Any]) -> dict[str, Any]:
