@@ -167,6 +167,7 @@ def _refusal(work: WorkDir, stale: dict[str, list[str]], in_ls: set[str]) -> str
     shown = "; ".join(line for line, _ in lines.most_common(4)) + ("; ..." if len(lines) > 4 else "")
     others = len(stale) - len(in_ls)
     return (f"work folder {work.root}: {len(in_ls)} frame(s) already pushed to Label Studio were proposed with other "
-            f"settings ({shown}): their tasks show the earlier proposals. Rerun with --keep-pushed to keep those as "
-            f"pushed ({others} other stale frame(s) are proposed again), or --redo-pushed to propose them again too "
-            "(the next `review push` replaces the pre-annotation of their tasks that are not annotated yet)")
+            f"settings ({shown}): their tasks show the earlier proposals. Rerun with --keep-pushed (pushed='keep') to "
+            f"keep those as pushed ({others} other stale frame(s) are proposed again), or --redo-pushed "
+            "(pushed='redo') to propose them again too (the next `review push` replaces the pre-annotation of their "
+            "tasks that are not annotated yet)")

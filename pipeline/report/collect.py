@@ -98,14 +98,14 @@ def collect(work: WorkDir, batch: str | None = None, match_iou: float = MATCH_IO
             skipped[pulled.reason or "not_ok"] += 1
             continue
         outcome = _outcome(batch, pulled, proposals.get(pulled.frame_id), pushed.get(pulled.frame_id), files,
-                           skipped, match_iou)
+                           skipped, match_iou, str(work.annotations))  # pulls before out_dir was recorded
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes, skipped
 
 
 def _outcome(batch: str, pulled: PullRecord, proposal: ProposalRecord | None, push, files: _SplitFiles,
-             skipped: Counter, match_iou: float) -> FrameOutcome | None:
+             skipped: Counter, match_iou: float, default_out: str) -> FrameOutcome | None:
     if proposal is None:
         skipped["no_proposal"] += 1
         return None
@@ -118,7 +118,7 @@ def _outcome(batch: str, pulled: PullRecord, proposal: ProposalRecord | None, pu
     group = (batch, proposal.model_version or "unknown")
     if not pulled.ok:  # rejected by the annotator: the time counts, the instances are not compared
         return FrameOutcome(group=group, rejected=True, lead_time_s=pulled.lead_time_s)
-    found = files.frame(pulled.out_dir, pulled.split, pulled.frame_id)
+    found = files.frame(pulled.out_dir or default_out, pulled.split, pulled.frame_id)
     if found is None:
         skipped["not_in_split_files"] += 1
         return None

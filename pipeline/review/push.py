@@ -94,19 +94,25 @@ def push(work_dir: str | os.PathLike, config: ReviewConfig | None = None, client
         todo = _plan(proposals, existing, before, manifest, stats, build)
         if replaced:
             _update(client, project_id, replaced, existing, manifest, stats, build)
-        with bar(total=len(todo), unit="task", desc="push", enabled=progress) as pbar:
-            for chunk in _chunks(todo, config.chunk_size):
-                ids = client.import_tasks(project_id, [task for _, task in chunk])
-                for (record, _), task_id in zip(chunk, ids, strict=False):
-                    record.task_id = task_id
-                    manifest.append(record)
-                manifest.flush()  # what Label Studio holds is on disk before the next request
-                stats.processed += len(chunk)
-                stats.keep(len(chunk))
-                pbar.update(len(chunk))
+        _import(client, project_id, todo, manifest, stats, config.chunk_size, progress)
     log.info("pushed %d task(s) to project %r (%d already there, %d rejected)", stats.processed, config.project,
              stats.skipped, stats.n_rejected)
     return stats
+
+
+def _import(client: LabelStudioClient, project_id: int, todo: list[tuple[PushRecord, dict[str, Any]]],
+            manifest: Manifest, stats: StageStats, chunk_size: int, progress: bool) -> None:
+    """Import the new tasks, ``chunk_size`` per request, recording each one's task id as soon as it exists."""
+    with bar(total=len(todo), unit="task", desc="push", enabled=progress) as pbar:
+        for chunk in _chunks(todo, chunk_size):
+            ids = client.import_tasks(project_id, [task for _, task in chunk])
+            for (record, _), task_id in zip(chunk, ids, strict=False):
+                record.task_id = task_id
+                manifest.append(record)
+            manifest.flush()  # what Label Studio holds is on disk before the next request
+            stats.processed += len(chunk)
+            stats.keep(len(chunk))
+            pbar.update(len(chunk))
 
 
 def _replaced(pushed: PushRecord | None, proposal: ProposalRecord) -> bool:
