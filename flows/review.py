@@ -67,6 +67,7 @@ def review_pull_flow(batch: str = "default", project: str | None = None, categor
     stats.info["progress"] = progress_task(stats.info["project_id"])
     create_markdown_artifact(report(batch, {"pull": stats}, stats.info["progress"]),
                              key=artifact_key("review-pull", batch))
-    quality = quality_task(str(batch_work(batch).root))  # what annotators kept of the proposals
-    create_markdown_artifact(quality.info["markdown"], key=artifact_key("proposal-quality", batch))
+    quality = quality_task(str(batch_work(batch).root), return_state=True)  # what annotators kept of the proposals
+    if quality.is_completed():  # a report that cannot be made does not undo the pull
+        create_markdown_artifact(quality.result().info["markdown"], key=artifact_key("proposal-quality", batch))
     return stats
