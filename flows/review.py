@@ -39,6 +39,15 @@ def progress_task(project_id: int) -> dict[str, int]:
     return LabelStudioClient.from_settings().progress(project_id)
 
 
+@task(name="proposal-quality", cache_policy=NO_CACHE)
+def quality_task(work_dir: str) -> StageStats:
+    """The proposal-quality report of the batch (``avatar-pipeline report``), into ``<batch>/report``."""
+    from pipeline.layout import WorkDir
+    from pipeline.report import quality_report
+
+    return quality_report([WorkDir(work_dir)], WorkDir(work_dir).root / "report")
+
+
 @flow(name="avatar-review-push", log_prints=True)
 def review_push_flow(batch: str = "default", project: str | None = None,
                      categories: str | None = None) -> StageStats:
@@ -58,4 +67,7 @@ def review_pull_flow(batch: str = "default", project: str | None = None, categor
     stats.info["progress"] = progress_task(stats.info["project_id"])
     create_markdown_artifact(report(batch, {"pull": stats}, stats.info["progress"]),
                              key=artifact_key("review-pull", batch))
+    quality = quality_task(str(batch_work(batch).root), return_state=True)  # what annotators kept of the proposals
+    if quality.is_completed():  # a report that cannot be made does not undo the pull
+        create_markdown_artifact(quality.result().info["markdown"], key=artifact_key("proposal-quality", batch))
     return stats

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("pipeline.commands.models", "list / check / download model checkpoints"),
     "review": ("pipeline.commands.review", "push proposals to Label Studio and pull verified annotations"),
     "export": ("pipeline.commands.export", "write train/val/test AVATAR-COCO files and a dataset card"),
+    "report": ("pipeline.commands.report", "proposal quality after a pull: what annotators kept, per backend"),
 }
 
 

@@ -8,6 +8,8 @@ or the folder it lives in::
     <work>/manifests/prepare_settings.json  the settings the prepared results were made with (staleness check)
     <work>/videos/<video_id>.mp4          downloaded clips (CSV sources; ``naming.clip_file_name``)
     <work>/frames/<video_id>/<frame_index:06d>.jpg   chosen frames (``naming.frame_file_name``)
+    <work>/review_media/<video_id>/clip.mp4            the whole clip as browsers play it (review push)
+    <work>/review_media/<video_id>/<frame_index:06d>.mp4   the cut around one frame (review push)
     <work>/annotations/{train,val,test}.json          review pull's default output
     <work>/<stage>_summary.json           the StageStats of the stage's last run
     <work>/.lock                          held by the run that writes the folder (prepare, propose)
@@ -99,6 +101,10 @@ class WorkDir:
         return self.root / "annotations"
 
     @property
+    def review_media(self) -> Path:
+        return self.root / "review_media"
+
+    @property
     def labelstudio_token(self) -> Path:
         """Where ``scripts/labelstudio.py`` stores the personal access token (0600)."""
         return self.root / "labelstudio" / "token"
@@ -117,9 +123,21 @@ class WorkDir:
 
     def frame_image(self, video_id: str, frame_index: int) -> Path:
         """``<work>/frames/<video_id>/<frame_index:06d>.jpg``; PipelineError if the id would leave ``frames/``."""
-        path = (self.frames / naming.frame_file_name(video_id, frame_index)).resolve()
-        if not path.is_relative_to(self.frames):
-            raise PipelineError(f"video {video_id!r}: its frames would be written outside {self.frames}")
+        return self._inside(self.frames, naming.frame_file_name(video_id, frame_index), video_id)
+
+    def review_cut(self, video_id: str, frame_index: int) -> Path:
+        """``<work>/review_media/<video_id>/<frame_index:06d>.mp4``: the playback cut around one frame."""
+        return self._inside(self.review_media, naming.frame_file_name(video_id, frame_index, ext="mp4"), video_id)
+
+    def review_clip(self, video_id: str) -> Path:
+        """``<work>/review_media/<video_id>/clip.mp4``: the whole clip as browsers play it."""
+        return self._inside(self.review_media, f"{video_id}/clip.mp4", video_id)
+
+    @staticmethod
+    def _inside(folder: Path, relative: str, video_id: str) -> Path:
+        path = (folder / relative).resolve()
+        if not path.is_relative_to(folder):
+            raise PipelineError(f"video {video_id!r}: its files would be written outside {folder}")
         return path
 
     # ------------------------------------------------------------------ tables

@@ -214,6 +214,7 @@ class PushRecord(Record):
     project_id: int
     project: str
     task_id: int = -1
+    proposal: str = ""  # digest of the proposal the task shows (ProposalRecord.digest; "" before it was recorded)
     status: str = STATUS_OK
     reason: str = ""
     detail: str = ""
@@ -235,3 +236,5 @@ class PullRecord(Record):
     scenario: str = ""
     n_instances: int = 0
     split: str = ""
+    lead_time_s: float | None = None  # Label Studio's own time of the annotation (seconds)
+    out_dir: str = ""  # the folder of the split files the frame was merged into (absolute)

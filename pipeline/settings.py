@@ -33,17 +33,25 @@ class Settings:
         return self.home / "models"
 
     def label_studio_token(self) -> str | None:
-        """The token from LABEL_STUDIO_API_KEY or the token file; ``None`` when neither is set."""
+        """The token from LABEL_STUDIO_API_KEY or LABEL_STUDIO_TOKEN_FILE; ``None`` when neither is set.
+
+        Raises:
+            PipelineError: the one set is malformed or the file is readable by others (:mod:`pipeline.credentials`).
+        """
+        from pipeline.credentials import check_token, read_token_file
+
         token = os.environ.get("LABEL_STUDIO_API_KEY")
         if token:
-            return token.strip()
-        if self.label_studio_token_file and self.label_studio_token_file.exists():
-            return self.label_studio_token_file.read_text(encoding="utf-8").strip() or None
+            return check_token(token, "LABEL_STUDIO_API_KEY")
+        if self.label_studio_token_file:
+            return read_token_file(self.label_studio_token_file)
         return None
 
-    def __repr__(self) -> str:  # never print the token
+    def __repr__(self) -> str:  # never print the token, nor credentials someone put in the URL
+        from pipeline.credentials import redact_url
+
         return (f"Settings(home={str(self.home)!r}, work_dir={str(self.work_dir)!r}, "
-                f"label_studio_url={self.label_studio_url!r})")
+                f"label_studio_url={redact_url(self.label_studio_url)!r})")
 
 
 def get_settings() -> Settings:

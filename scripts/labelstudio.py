@@ -72,19 +72,38 @@ def _paths() -> dict[str, Path]:
 
 def _url() -> tuple[str, int]:
     url = os.environ.get("LABEL_STUDIO_URL", "http://127.0.0.1:8080").rstrip("/")
-    parsed = urllib.parse.urlparse(url)
+    try:
+        parsed = urllib.parse.urlparse(url)
+        port = parsed.port
+    except ValueError as exc:
+        raise ServiceError(f"LABEL_STUDIO_URL: not a URL ({exc})") from None
+    if parsed.username is not None or parsed.password is not None or parsed.query or parsed.fragment:
+        # never echoed: it may hold a password or a token
+        raise ServiceError("LABEL_STUDIO_URL carries credentials or a query (user:password@ or ?token=...): refused, "
+                           "they would end up in logs; give http://127.0.0.1:PORT and let this script store the token")
     if parsed.hostname not in ("127.0.0.1", "localhost"):
         raise ServiceError(f"LABEL_STUDIO_URL {url}: this script serves 127.0.0.1 only, got host {parsed.hostname}")
-    return url, parsed.port or 8080
+    return url, port or 8080
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Write a secret with 0600 permissions from the first byte (no window where others can read it)."""
+    """Write a secret with 0600 permissions from the first byte, atomically, never through a planted symlink.
+
+    The temporary name beside ``path`` is created with ``O_EXCL | O_NOFOLLOW`` (a leftover from an interrupted
+    write is unlinked first: unlinking a symlink removes the link, not its target), fsynced, then moved over
+    ``path``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Screenshot a Label Studio page in headless Chromium, logged in (session cookie set through DevTools).
 
-    python scripts/labelstudio_screenshot.py '/projects/4/data?tab=4&task=22' docs/images/labeling_ui.png \\
-        --wait 15 --size 1400,1100 --click 1145,633
+    python scripts/labelstudio_screenshot.py '/projects/4/data?labeling=1' /tmp/task.png \\
+        --wait 15 --size 1400,900
 
 Uses the same environment as ``scripts/labelstudio.py`` (AVATAR_WORK_DIR, LABEL_STUDIO_URL, the stored user);
 needs Chromium (Debian: ``apt-get install -y chromium``) and the ``websockets`` module (in the project's

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Install everything the toolkit needs into ./.venv (idempotent; a rerun only checks).
-#   - ffmpeg from the system package manager (yt-dlp cuts, audio extraction)
+#   - ffmpeg (yt-dlp cuts, audio, review playback) and chromium + chromedriver (browser tests) from apt
 #   - torch + torchvision first, pinned together (other pairs break torchvision's ops), then the project
 # Usage: bash scripts/setup.sh            (AVATAR_SKIP_APT=1 to skip apt-get)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v ffmpeg >/dev/null 2>&1 && [ "${AVATAR_SKIP_APT:-0}" != 1 ]; then
-  echo "[setup] installing ffmpeg (apt-get)"
+# ffmpeg: cuts, audio, the review's playback media; chromium + chromedriver: the browser tests of the review task
+APT_NEEDED=""
+command -v ffmpeg >/dev/null 2>&1 || APT_NEEDED="$APT_NEEDED ffmpeg"
+command -v chromium >/dev/null 2>&1 || APT_NEEDED="$APT_NEEDED chromium"
+command -v chromedriver >/dev/null 2>&1 || APT_NEEDED="$APT_NEEDED chromium-driver"
+if [ -n "$APT_NEEDED" ] && [ "${AVATAR_SKIP_APT:-0}" != 1 ]; then
+  echo "[setup] installing$APT_NEEDED (apt-get)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
+  # shellcheck disable=SC2086  # the package list is meant to split
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT_NEEDED >/dev/null
 fi
 
 PY=${PYTHON:-python3}

@@ -40,7 +40,7 @@ def _review_settings() -> argparse.ArgumentParser:
                    help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT (default: that variable, else the work folder)")
     p.add_argument("--chunk-size", type=int, default=None, metavar="N",
                    help=f"tasks per import request (default: {d.chunk_size})")
-    add_settings(p, "review settings (project, categories, document_root, chunk_size, timeout_s)")
+    add_settings(p, "review settings (project, categories, document_root, chunk_size, timeout_s, playback, cut_s)")
     return p
 
 
@@ -53,6 +53,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if action == "pull":
             p.add_argument("--out", type=Path, default=None,
                            help="folder of the split files to merge into (default: <work folder>/annotations)")
+        if action == "push":
+            _push_arguments(p)
+
+
+def _push_arguments(p: argparse.ArgumentParser) -> None:
+    from pipeline.review import ReviewConfig
+
+    d = ReviewConfig()
+    p.add_argument("--dry-run", action="store_true",
+                   help="write the tasks it would send (strict JSON) to --out; no server is contacted")
+    p.add_argument("--out", type=Path, default=None,
+                   help="--dry-run: the tasks file (default: <work folder>/tasks.json)")
+    p.add_argument("--no-playback", action="store_true", default=None,
+                   help="no cut around each frame and no whole clip (frames only; ffmpeg not needed)")
+    p.add_argument("--cut-seconds", type=float, default=None, metavar="S",
+                   help=f"length of the cut around each frame (default: {d.cut_s})")
 
 
 def build_config(args: argparse.Namespace):
@@ -60,14 +76,20 @@ def build_config(args: argparse.Namespace):
     from pipeline.review import ReviewConfig
 
     values = {"project": args.project, "categories": args.categories, "document_root": args.document_root,
-              "chunk_size": args.chunk_size}
+              "chunk_size": args.chunk_size, "cut_s": getattr(args, "cut_seconds", None),
+              "playback": False if getattr(args, "no_playback", None) else None}
     return load_config(ReviewConfig, args.config, args.overrides, values)
 
 
 def _push_text(s: StageStats) -> str:
+    if s.info.get("dry_run"):
+        return (f"dry run: {s.counts['tasks']} task(s) written to {s.info['dry_run']} (no server contacted), "
+                f"{s.n_rejected} rejected {dict(s.rejected) or ''}".rstrip())
     reasons = f" {dict(s.rejected)}" if s.rejected else ""
+    updated = (f"; {s.counts['updated']} task(s) given their frame's new proposal, {s.counts['kept_started']} "
+               "already started kept theirs" if s.counts.get("updated") or s.counts.get("kept_started") else "")
     return (f"project {s.info['project']!r} (id {s.info['project_id']}): {s.processed} task(s) pushed, {s.skipped} "
-            f"already there, {s.n_rejected} rejected{reasons}")
+            f"already there, {s.n_rejected} rejected{reasons}{updated}")
 
 
 def _pull_text(s: StageStats) -> str:
@@ -87,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     work = work_dir(args)
     if args.action == "push":
-        emit(args, push(work, config, progress=progress(args)), _push_text)
+        dry = (args.out or work / "tasks.json") if args.dry_run else None
+        emit(args, push(work, config, progress=progress(args) and dry is None, dry_run=dry), _push_text)
         return 0
     if args.action == "pull":
         stats = pull(work, args.out, config)

@@ -10,7 +10,7 @@ from pipeline.proposals.scenario import RuleConfig
 
 DETECTORS = ("yolo", "none")
 TAGGERS = ("cavmae", "yamnet", "none")
-SEGMENTERS = ("sam", "none")
+SEGMENTERS = ("auto", "sam", "grabcut", "none")
 
 
 @dataclass
@@ -26,7 +26,7 @@ class ProposeConfig(StrictConfig):
     detector_options: dict[str, Any] = field(default_factory=lambda: {"model": "yolov8x-oiv7"})
     tagger: str = "cavmae"  # cavmae | yamnet | none
     tagger_options: dict[str, Any] = field(default_factory=dict)
-    segmenter: str = "sam"  # sam | none
+    segmenter: str = "auto"  # auto (SAM when its checkpoint is present, else GrabCut) | sam | grabcut | none
     segmenter_options: dict[str, Any] = field(default_factory=lambda: {"checkpoint": "sam_vit_h"})
     device: str = "auto"
     batch_size: int = 8  # frames per detector / segmenter batch
@@ -57,11 +57,11 @@ class ProposeConfig(StrictConfig):
 
     @classmethod
     def cpu_demo(cls, shared_models: str) -> ProposeConfig:
-        """The small real models that run on a CPU: YOLOv8n int8 ONNX (COCO) + YAMNet, no masks."""
+        """The small real models that run on a CPU: YOLOv8n int8 ONNX (COCO) + YAMNet, GrabCut masks (no weights)."""
         return cls(**cls.cpu_demo_dict(shared_models))
 
     @staticmethod
     def cpu_demo_dict(shared_models: str) -> dict[str, Any]:
         return {"detector_options": {"model": f"{shared_models}/yolov8n_coco80_int8.onnx"}, "tagger": "yamnet",
-                "tagger_options": {"model": f"{shared_models}/yamnet.tflite"}, "segmenter": "none",
+                "tagger_options": {"model": f"{shared_models}/yamnet.tflite"}, "segmenter": "grabcut",
                 "segmenter_options": {}, "device": "cpu"}

@@ -21,6 +21,7 @@ from pipeline.config import from_dict
 from pipeline.errors import PipelineError
 from pipeline.layout import WorkDir
 from pipeline.proposals.config import ProposeConfig
+from pipeline.proposals.provenance import proposal_settings, reconcile
 from pipeline.proposals.records import ProposalRecord
 from pipeline.proposals.scenario import propose_scenario
 from pipeline.proposals.taxonomy import Taxonomy, default_taxonomy, load_taxonomy
@@ -31,9 +32,9 @@ log = logging.getLogger(__name__)
 
 
 class Backends:
-    """The three backends of one run, built once."""
+    """The three backends of one run, built once, and what their proposals record (``version``, ``settings``)."""
 
-    def __init__(self, cfg: ProposeConfig):
+    def __init__(self, cfg: ProposeConfig, settings: dict | None = None):
         from pipeline.proposals.detector import make_detector
         from pipeline.proposals.segmenter import make_segmenter
         from pipeline.proposals.taggers import make_tagger
@@ -44,16 +45,28 @@ class Backends:
         self.detector = make_detector(cfg.detector, **opts(cfg.detector_options, cfg.detector != "none"))
         self.tagger = make_tagger(cfg.tagger, **opts(cfg.tagger_options, cfg.tagger == "cavmae"))
         self.segmenter = make_segmenter(cfg.segmenter, **opts(cfg.segmenter_options, cfg.segmenter != "none"))
-        self.version = model_version(cfg)
+        self.version = model_version(cfg, self.segmenter.name)
+        self.settings = settings if settings is not None else proposal_settings(cfg)
 
 
-def model_version(cfg: ProposeConfig) -> str:
-    """What made a proposal: backends, their weights and the rule thresholds (``cfg.model_version`` if set)."""
+def model_version(cfg: ProposeConfig, segmenter: str | None = None) -> str:
+    """What made a proposal: backends, their weights and the rule thresholds (``cfg.model_version`` if set).
+
+    Args:
+        segmenter: the segmenter backend actually used (``auto`` resolves to ``sam`` or ``grabcut``).
+    """
     return cfg.model_version or "|".join([
         f"{cfg.detector}:{_weights_name(cfg.detector_options, 'model')}",
         f"{cfg.tagger}:{_weights_name(cfg.tagger_options, 'model', 'checkpoint')}",
-        f"{cfg.segmenter}:{_weights_name(cfg.segmenter_options, 'checkpoint', 'random_variant')}",
+        _segmenter_version(segmenter or cfg.segmenter, cfg.segmenter_options),
         f"rules:tag{cfg.rules.tag_threshold}-det{cfg.rules.det_threshold}"])
+
+
+def _segmenter_version(name: str, options: dict) -> str:
+    """The segmenter part of the model version: the backend actually used (``auto`` resolves to one)."""
+    if name == "grabcut":
+        return "grabcut:opencv"
+    return f"{name}:{_weights_name(options, 'checkpoint', 'random_variant')}"
 
 
 def _weights_name(options: dict, *keys: str) -> str:
@@ -67,10 +80,10 @@ def read_frames(work_dir: str | Path) -> list[FrameRecord]:
     return sorted(frames, key=lambda f: (f.video_id, f.timestamp_s))
 
 
-def _rejected(frame: FrameRecord, version: str, reason: str, detail: str) -> ProposalRecord:
+def _rejected(frame: FrameRecord, backends: Backends, reason: str, detail: str) -> ProposalRecord:
     log.warning("frame %s: %s (%s)", frame.frame_id, reason, detail)
-    return ProposalRecord.for_frame(frame, version, flagged=True, flag_reasons=[f"{reason}: {detail}"],
-                                    status=STATUS_REJECTED, reason=reason)
+    return ProposalRecord.for_frame(frame, backends.version, settings=backends.settings, flagged=True,
+                                    flag_reasons=[f"{reason}: {detail}"], status=STATUS_REJECTED, reason=reason)
 
 
 def _read_image(path: str) -> np.ndarray | None:
@@ -115,7 +128,7 @@ def _process_batch(frames: list[FrameRecord], backends: Backends, cfg: ProposeCo
     out: list[ProposalRecord | None] = [None] * len(frames)
     for i, (f, img) in enumerate(zip(frames, images, strict=True)):
         if img is None:
-            out[i] = _rejected(f, backends.version, "unreadable_frame", f"cannot read or decode image {f.image_path}")
+            out[i] = _rejected(f, backends, "unreadable_frame", f"cannot read or decode image {f.image_path}")
     good = [i for i, r in enumerate(out) if r is None]
     detections = backends.detector.detect([images[i] for i in good])
     scores, notes = _audio_scores([frames[i] for i in good], backends)
@@ -136,26 +149,32 @@ def _process_batch(frames: list[FrameRecord], backends: Backends, cfg: ProposeCo
         prop = proposals[k]
         for inst, mask in zip(prop.instances, masks[k], strict=True):
             inst.rle = rle.encode(mask) if mask is not None else None
-        out[i] = ProposalRecord.for_frame(frames[i], backends.version, scenario=prop.scenario,
-                                          scenario_score=round(prop.score, 4), flagged=prop.flagged,
+        out[i] = ProposalRecord.for_frame(frames[i], backends.version, settings=backends.settings,
+                                          scenario=prop.scenario, scenario_score=round(prop.score, 4),
+                                          flagged=prop.flagged,
                                           flag_reasons=list(prop.flag_reasons), audio_tags=tags[k],
                                           heard_categories=list(prop.heard_categories), instances=prop.instances)
     return out  # type: ignore[return-value]
 
 
 def propose(work_dir: str | Path, config: ProposeConfig | dict | None = None, *,
-            progress: Callable[[int], None] | None = None) -> StageStats:
+            progress: Callable[[int], None] | None = None, pushed: str | None = None) -> StageStats:
     """Run the propose stage over the work folder's kept frames (``frames`` → ``proposals``).
+
+    Frames proposed earlier with other settings are proposed again (:mod:`pipeline.proposals.provenance`).
 
     Args:
         work_dir: the pipeline work folder.
         config: a :class:`ProposeConfig` or a plain mapping of its fields.
         progress: called with the number of frames finished after each batch (the CLI's tqdm bar).
+        pushed: stale frames already in Label Studio: ``None`` refuses the run (PipelineError), ``"keep"`` keeps
+            their proposals, ``"redo"`` proposes them again.
 
     Returns:
         The stage's statistics (also in ``<work_dir>/propose_summary.json``): kept/rejected proposals of the
         folder, ``processed``/``skipped`` frames of this run, counts ``frames`` (kept frames in the input),
-        ``flagged``, ``stale_removed``; breakdown ``scenario``; info ``frames_per_s``, ``manifest``.
+        ``flagged``, ``stale_removed`` (frames prepare dropped), ``stale_redone``, ``stale_kept_pushed``; breakdown
+        ``scenario``; info ``frames_per_s``, ``manifest``.
     """
     cfg = config if isinstance(config, ProposeConfig) else from_dict(ProposeConfig, config or {})
     work = WorkDir(work_dir)
@@ -166,11 +185,13 @@ def propose(work_dir: str | Path, config: ProposeConfig | dict | None = None, *,
         manifest = work.manifest("proposals", flush_every=cfg.flush_every)
         current = {f.frame_id for f in frames}
         stale = manifest.remove(manifest.done_ids() - current) if manifest.exists() else 0  # frames prepare dropped
+        settings = proposal_settings(cfg)
+        redone = reconcile(work, manifest, settings, pushed)  # frames proposed with other settings
         done = manifest.done_ids()
         todo = [f for f in frames if f.frame_id not in done]
         start = time.monotonic()
         if todo:
-            backends = Backends(cfg)
+            backends = Backends(cfg, settings)
             with manifest:
                 for b in range(0, len(todo), cfg.batch_size):
                     records = _process_batch(todo[b:b + cfg.batch_size], backends, cfg, tax)
@@ -180,6 +201,7 @@ def propose(work_dir: str | Path, config: ProposeConfig | dict | None = None, *,
         manifest.finalize()
         stats = _stats(manifest.records(), len(frames), len(todo), time.monotonic() - start)
         stats.counts["stale_removed"] = stale
+        stats.counts.update(redone)
         stats.info["manifest"] = str(manifest.path)
         work.write_summary(stats)
     return stats

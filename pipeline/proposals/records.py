@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -119,7 +121,8 @@ class ProposalRecord(Record):
     timestamp_s: float
     label: str = ""
     split: str = ""
-    model_version: str = ""  # backends, weights and rule thresholds that made it
+    model_version: str = ""  # backends, weights and rule thresholds that made it (a label: the report's "backend")
+    settings: dict[str, Any] = field(default_factory=dict)  # what made it, by section (pipeline.proposals.provenance)
     scenario: str | None = None  # None: the rules proposed none (no tagger, nothing heard)
     scenario_score: float = 0.0
     flagged: bool = False
@@ -129,7 +132,7 @@ class ProposalRecord(Record):
     instances: list[InstanceProposal] = field(default_factory=list)
     status: str = STATUS_OK
     reason: str = ""
-    JSON_FIELDS: ClassVar[tuple[str, ...]] = ("flag_reasons", "heard_categories")
+    JSON_FIELDS: ClassVar[tuple[str, ...]] = ("flag_reasons", "heard_categories", "settings")
     NESTED: ClassVar[dict[str, Any]] = {"audio_tags": AudioTag, "instances": InstanceProposal}
 
     @classmethod
@@ -138,3 +141,9 @@ class ProposalRecord(Record):
         return cls(frame_id=frame.frame_id, video_id=frame.video_id, image_path=frame.image_path, width=frame.width,
                    height=frame.height, frame_index=frame.frame_index, timestamp_s=frame.timestamp_s,
                    label=frame.label or "", split=frame.split or "", model_version=model_version, **fields)
+
+    def digest(self) -> str:
+        """A short hash of the whole record as stored: what ``review push`` records, so a task's pre-annotation can
+        be told apart from a proposal made after it (see :mod:`pipeline.proposals.provenance`)."""
+        text = json.dumps(self.to_row(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]

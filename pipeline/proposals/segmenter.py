@@ -1,5 +1,9 @@
 """Segmenters: the protocol, the registry by name, the ``none`` backend and SAM (segment-anything) box prompts.
 
+Names: ``sam`` (a checkpoint is required), ``grabcut`` (weight-free, :mod:`pipeline.proposals.grabcut`),
+``auto`` (SAM when its checkpoint is present, else GrabCut: the default, so a machine without SAM weights still
+gets masks), ``none``.
+
 ``SamSegmenter`` computes one image embedding per frame and decodes all boxes of that frame in one batch; with
 ``batch_size > 1`` the image encoder also runs on several frames at once (what makes a GPU worth it). Weights
 are read with ``torch.load(weights_only=True)`` and loaded strictly into the real ``Sam`` classes built here
@@ -175,13 +179,52 @@ class SamSegmenter:
         return out
 
 
-SEGMENTERS = {"none": f"{__name__}:NoneSegmenter", "sam": f"{__name__}:SamSegmenter"}
+SEGMENTERS = {"none": f"{__name__}:NoneSegmenter", "sam": f"{__name__}:SamSegmenter",
+              "grabcut": "pipeline.proposals.grabcut:GrabCutSegmenter", "auto": ""}
+SAM_OPTIONS = ("checkpoint", "model_type", "device", "batch_size", "sam", "random_variant", "seed")
+
+
+def _auto(options: dict) -> str:
+    """``sam`` when its checkpoint is cached or given (or random weights are asked for), else ``grabcut``.
+
+    Only a registry name missing from the cache falls back; an explicit path that does not exist is an error.
+    """
+    from pipeline.proposals.weights import REGISTRY, resolve
+
+    if options.get("sam") is not None or options.get("random_variant") is not None:
+        return "sam"
+    checkpoint = str(options.get("checkpoint") or "sam_vit_h")
+    if checkpoint not in REGISTRY:
+        resolve(checkpoint)  # a path the user named: missing is their mistake, said as such
+        return "sam"
+    try:
+        resolve(checkpoint)
+    except PipelineError as exc:
+        log.info("segmenter auto: no SAM checkpoint (%s); masks come from GrabCut (weight-free)", exc)
+        return "grabcut"
+    return "sam"
+
+
+def resolve_segmenter(name: str, options: dict) -> tuple[str, dict]:
+    """The backend a segmenter name stands for and its options (``auto`` resolved, the other backend's options
+    dropped), without building it: what :func:`make_segmenter` builds and what a proposal records."""
+    if name not in SEGMENTERS:
+        raise PipelineError(f"segmenter {name!r}: expected one of {sorted(SEGMENTERS)}")
+    options = dict(options)
+    if name == "auto":
+        name = _auto(options)
+        if name == "grabcut":
+            options = {k: v for k, v in options.items() if k not in SAM_OPTIONS}
+    return name, options
 
 
 def make_segmenter(name: str, **options) -> Segmenter:
-    """Build a registered segmenter by name (``none``, ``sam``); ``variant="tiny"`` gives random tiny weights."""
-    if name not in SEGMENTERS:
-        raise PipelineError(f"segmenter {name!r}: expected one of {sorted(SEGMENTERS)}")
+    """Build a registered segmenter by name (``none``, ``sam``, ``grabcut``, ``auto``).
+
+    ``random_variant="tiny"`` (or ``vit_b``...) gives SAM random weights of that architecture. ``auto`` picks
+    ``sam`` when its checkpoint resolves, else ``grabcut``; the options of the backend not chosen are dropped.
+    """
+    name, options = resolve_segmenter(name, options)
     variant = options.pop("random_variant", None)
     if variant is not None:  # random weights of a real architecture (tests, benchmarks, GPU checks)
         import torch

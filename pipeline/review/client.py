@@ -21,12 +21,23 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+TOKEN_HINT = ("expired or revoked? `python3 scripts/labelstudio.py token --reset` stores a new one "
+              "(or set LABEL_STUDIO_API_KEY / LABEL_STUDIO_TOKEN_FILE)")
+
+
 class ServiceUnavailable(PipelineError):
     """Label Studio could not be reached (down, restarting, network): the only failure worth a retry."""
 
 
 def find_token(settings: Settings) -> str:
-    """The personal access token: LABEL_STUDIO_API_KEY, LABEL_STUDIO_TOKEN_FILE, or the service script's file."""
+    """The personal access token: LABEL_STUDIO_API_KEY, LABEL_STUDIO_TOKEN_FILE, or the service script's file.
+
+    Raises:
+        PipelineError: none is set, or the one found is malformed (two lines, a carriage return, non-ASCII,
+            not UTF-8, a file readable by others); the message names the source, never the token.
+    """
+    from pipeline.credentials import read_token_file
+
     token = settings.label_studio_token()
     if token:
         return token
@@ -34,41 +45,64 @@ def find_token(settings: Settings) -> str:
 
     default = WorkDir(settings.work_dir).labelstudio_token  # where scripts/labelstudio.py stores it
     if default.exists():
-        return default.read_text(encoding="utf-8").strip()
+        return read_token_file(default)
     raise PipelineError("no Label Studio token: set LABEL_STUDIO_API_KEY or LABEL_STUDIO_TOKEN_FILE, or start the "
                         "service with `python3 scripts/labelstudio.py start` (it stores one under the work dir)")
 
 
 class LabelStudioClient:
-    """Label Studio operations the review step needs, with errors turned into :class:`PipelineError`."""
+    """Label Studio operations the review step needs, with errors turned into :class:`PipelineError`.
+
+    The URL must be a plain base URL (no ``user:password@``, no ``?token=``) and the token one printable line:
+    both are checked here, before anything is sent, so a bad one is named as such instead of surfacing as
+    "cannot reach the server". Every message is scrubbed of the token.
+    """
 
     def __init__(self, url: str, token: str, timeout_s: float = 120.0):
         from label_studio_sdk.client import LabelStudio  # heavy: imported where used
+        from label_studio_sdk.core.api_error import ApiError
 
-        self.url = url.rstrip("/")
-        self.sdk = LabelStudio(base_url=self.url, api_key=token, timeout=timeout_s)
+        from pipeline.credentials import check_service_url, check_token
+
+        self.url = check_service_url(url)
+        self._token = check_token(token, "the Label Studio token")
+        try:
+            self.sdk = LabelStudio(base_url=self.url, api_key=self._token, timeout=timeout_s)
+        except ApiError as exc:  # the SDK checks a JWT's expiry itself, before any request
+            raise PipelineError(f"Label Studio at {self.url}: the token was refused before any request: "
+                                f"{self._body(exc)}; {TOKEN_HINT}") from None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, timeout_s: float = 120.0) -> LabelStudioClient:
         settings = settings or get_settings()
         return cls(settings.label_studio_url, find_token(settings), timeout_s)
 
+    def _body(self, exc: Any) -> str:
+        from pipeline.credentials import scrub
+
+        body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body, default=str)
+        return scrub((body or "")[:300], self._token)
+
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one SDK call; connection problems and HTTP errors become a PipelineError naming ``what``."""
         import httpx
         from label_studio_sdk.core.api_error import ApiError
 
+        from pipeline.credentials import scrub
+
         try:
             return fn(*args, **kwargs)
-        except httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
+        except (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:  # down or dropped
+            reason = scrub(str(exc) or type(exc).__name__, self._token)
             raise ServiceUnavailable(f"Label Studio at {self.url}: {what} failed: cannot reach the server ({reason}); "
-                                "is it running? (`python3 scripts/labelstudio.py status`)") from None
+                                     "is it running? (`python3 scripts/labelstudio.py status`)") from None
+        except httpx.HTTPError as exc:  # a request that cannot be sent, or an answer that cannot be read
+            raise PipelineError(f"Label Studio at {self.url}: {what} failed: {type(exc).__name__}: "
+                                f"{scrub(str(exc), self._token)}") from None
         except ApiError as exc:
-            body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body, default=str)
-            hint = " (check the token)" if exc.status_code in (401, 403) else ""
+            hint = f" (the token was refused: {TOKEN_HINT})" if exc.status_code in (401, 403) else ""
             raise PipelineError(f"Label Studio at {self.url}: {what} failed: HTTP {exc.status_code}{hint}: "
-                                f"{(body or '')[:300]}") from None
+                                f"{self._body(exc)}") from None
 
     # ------------------------------------------------------------------ projects and storage
     def check(self) -> str:
@@ -81,8 +115,14 @@ class LabelStudioClient:
         ids = [int(p.id) for p in found if p.title == title]
         return min(ids) if ids else None
 
-    def ensure_project(self, title: str, label_config: str) -> int:
-        """Id of the project with this title; created when absent, its labeling config updated when it differs."""
+    def ensure_project(self, title: str, label_config: str, static_config: str | None = None) -> int:
+        """Id of the project with this title; created when absent, its labeling config updated when it differs.
+
+        Args:
+            static_config: the same config with every category list written out: used instead of
+                ``label_config`` for a project made before per-task label lists (its config names no
+                ``$mask_labels``), whose earlier tasks carry no lists of their own.
+        """
         project_id = self.find_project(title)
         if project_id is None:
             project = self.call(f"creating project {title!r}", self.sdk.projects.create, title=title,
@@ -90,6 +130,8 @@ class LabelStudioClient:
             log.info("created Label Studio project %r (id %s)", title, project.id)
             return int(project.id)
         current = self.call(f"reading project {project_id}", self.sdk.projects.get, id=project_id)
+        if static_config is not None and "$mask_labels" not in (current.label_config or ""):
+            label_config = static_config  # keep its tasks labelable: they carry no per-task lists
         if (current.label_config or "").strip() != label_config.strip():
             self.call(f"updating the labeling config of project {project_id}", self.sdk.projects.update,
                       id=project_id, label_config=label_config)
@@ -120,6 +162,22 @@ class LabelStudioClient:
             return out
 
         return self.call(f"listing the tasks of project {project_id}", fetch)
+
+    def started_tasks(self, project_id: int) -> set[int]:
+        """Ids of the tasks someone has started: annotated, skipped, or with a draft (paged)."""
+        def fetch() -> set[int]:
+            return {int(t.id) for t in self.sdk.tasks.list(project=project_id, page_size=500, fields="task_only")
+                    if (t.total_annotations or 0) + (t.cancelled_annotations or 0) > 0 or t.drafts}
+
+        return self.call(f"listing the annotated tasks of project {project_id}", fetch)
+
+    def replace_task(self, task_id: int, task: dict[str, Any]) -> None:
+        """Give an existing task new ``data`` and make ``task["predictions"]`` its only predictions."""
+        self.call(f"updating task {task_id}", self.sdk.tasks.update, id=str(task_id), data=task["data"])
+        for old in self.call(f"listing the predictions of task {task_id}", self.sdk.predictions.list, task=task_id):
+            self.call(f"deleting prediction {old.id} of task {task_id}", self.sdk.predictions.delete, id=old.id)
+        for pred in task.get("predictions") or []:
+            self.call(f"adding a prediction to task {task_id}", self.sdk.predictions.create, task=task_id, **pred)
 
     def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> list[int]:
         """Import tasks (data + predictions) in one request; return their ids in order."""

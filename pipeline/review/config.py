@@ -18,6 +18,7 @@ DEFAULT_TAXONOMY = ANNOTATIONS_DIR / "taxonomy.yaml"
 
 # from_name of each control in the labeling config (the template must use these names)
 MASK, SOUNDING, SCENARIO, HEARD, REJECT = "mask", "sounding", "scenario", "heard", "reject"
+BOX = "box"  # rectangle regions: detections that reached review without a mask
 IMAGE = "image"
 SOUNDING_YES, SOUNDING_NO = "sounding", "silent"
 REJECT_CHOICE = "reject frame"
@@ -42,6 +43,8 @@ class ReviewConfig(StrictConfig):
         chunk_size: tasks per import request (one request is one database transaction in Label Studio).
         timeout_s: HTTP timeout per request.
         template: labeling-config template (``annotations/labeling_config.xml``).
+        playback: make and attach the cut around each frame and the whole clip (:mod:`pipeline.review.media`).
+        cut_s: length of the cut around each frame, seconds.
     """
 
     project: str = "AVATAR review"
@@ -50,11 +53,14 @@ class ReviewConfig(StrictConfig):
     chunk_size: int = 100
     timeout_s: float = 120.0
     template: Path = TEMPLATE
+    playback: bool = True
+    cut_s: float = 2.5
 
     def validate(self) -> None:
         require(bool(self.project.strip()), "project", "a project title", self.project)
         require(self.chunk_size >= 1, "chunk_size", "at least 1 task per request", self.chunk_size)
         require(self.timeout_s > 0, "timeout_s", "a positive timeout", self.timeout_s)
+        require(0 < self.cut_s < 3600, "cut_s", "a cut length in seconds > 0 (and under an hour)", self.cut_s)
 
     def category_list(self) -> list[Category]:
         """The categories: the list given, else loaded from the path given (or the default taxonomy)."""
@@ -91,8 +97,12 @@ def load_categories(path: str | os.PathLike | None = None) -> list[Category]:
             for i, c in enumerate(tax.categories.values(), start=1)]
 
 
-def labeling_config(categories: list[Category], template: Path = TEMPLATE) -> str:
+def labeling_config(categories: list[Category], template: Path = TEMPLATE, static: bool = False) -> str:
     """The labeling config XML for ``categories``: the template with its category lists filled in.
+
+    Lists the template makes dynamic (``value="$..."``: each task carries its own, frame's categories first) are
+    left to the tasks, unless ``static``: then every list is written into the config (for a project whose earlier
+    tasks carry no lists of their own).
 
     Raises:
         PipelineError: the template lacks a control the review module reads, or the category list is empty.
@@ -104,15 +114,19 @@ def labeling_config(categories: list[Category], template: Path = TEMPLATE) -> st
     except (OSError, ET.ParseError) as exc:
         raise PipelineError(f"labeling config template {template}: {exc}") from None
     controls = {el.get("name"): el for el in root.iter() if el.get("name")}
-    missing = [n for n in (IMAGE, MASK, SOUNDING, SCENARIO, HEARD, REJECT) if n not in controls]
+    missing = [n for n in (IMAGE, MASK, BOX, SOUNDING, SCENARIO, HEARD, REJECT) if n not in controls]
     if missing:
         raise PipelineError(f"labeling config template {template}: missing control(s) named {missing}")
-    mask, heard = controls[MASK], controls[HEARD]
-    for control, tag in ((mask, "Label"), (heard, "Choice")):
+    for control, tag in ((controls[MASK], "Label"), (controls[BOX], "Label"), (controls[HEARD], "Choice")):
+        if (control.get("value") or "").startswith("$"):
+            if not static:
+                continue  # dynamic labels: each task lists its own (pipeline.review.tasks), frame's categories first
+            del control.attrib["value"]
         for el in [e for e in control if e.tag == tag]:
             control.remove(el)
-    for i, cat in enumerate(categories):
-        ET.SubElement(mask, "Label", value=cat.name, background=PALETTE[i % len(PALETTE)])
-        ET.SubElement(heard, "Choice", value=cat.name)
+        for i, cat in enumerate(categories):
+            attrs = {"value": cat.name} if tag == "Choice" else {"value": cat.name,
+                                                                  "background": PALETTE[i % len(PALETTE)]}
+            ET.SubElement(control, tag, **attrs)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode")

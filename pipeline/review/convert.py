@@ -89,6 +89,10 @@ def _instances(results: list[dict[str, Any]], data: dict[str, Any], categories: 
     proposals = {p["region"]: p for p in data.get("regions") or []}
     out = []
     for r in results:
+        if r.get("type") == "rectanglelabels":  # a detection pushed without a mask: it has no mask yet
+            labels = ", ".join((r.get("value") or {}).get("rectanglelabels") or []) or "no label"
+            raise MalformedAnnotation(f"region {r.get('id')}: still a box ({labels}): paint its mask with the brush "
+                                      "(same label) or delete the box")
         if r.get("type") != "brushlabels" or r.get("from_name") != C.MASK:
             continue
         value = r.get("value") or {}

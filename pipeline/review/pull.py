@@ -55,11 +55,13 @@ def video_metadata(work: WorkDir) -> dict[str, VideoMeta]:
     return out
 
 
-def _record(frame: ReviewedFrame, status: str, reason: str, detail: str = "") -> PullRecord:
+def _record(frame: ReviewedFrame, status: str, reason: str, out_dir: Path) -> PullRecord:
+    lead = frame.lead_time_s
     return PullRecord(frame_id=frame.frame_id, task_id=frame.task_id, annotation_id=frame.annotation_id,
                       version=frame.version, annotator=frame.annotator, updated_at=frame.updated_at, status=status,
-                      reason=reason, detail=detail, scenario=frame.scenario, n_instances=len(frame.instances),
-                      split=str(frame.data.get("split") or ""))
+                      reason=reason, scenario=frame.scenario, n_instances=len(frame.instances),
+                      split=str(frame.data.get("split") or ""),
+                      lead_time_s=float(lead) if isinstance(lead, int | float) else None, out_dir=str(out_dir))
 
 
 class _Merge:
@@ -68,6 +70,7 @@ class _Merge:
     def __init__(self, store: SplitStore, seen: dict[str, PullRecord], names: set[str], users: dict[int, str],
                  videos: dict[str, VideoMeta]):
         self.store, self.seen, self.names, self.users, self.videos = store, seen, names, users, videos
+        self.out_dir = store.dir.resolve()
         self.stats = StageStats(stage="pull", unit="frame", headline="{merged} merged",
                                 info={"malformed": [], "written": []})
         self.records: list[PullRecord] = []
@@ -99,12 +102,12 @@ class _Merge:
         if frame.status == STATUS_OK:
             self.store.upsert(frame, self.videos.get(str(data.get("video_id"))))
             self.stats.count("merged")
-            self.records.append(_record(frame, STATUS_OK, ""))
+            self.records.append(_record(frame, STATUS_OK, "", self.out_dir))
         else:
             reason = f"{frame.status}_by_annotator"  # rejected_by_annotator | skipped_by_annotator
             self.stats.reject(reason)
             self.stats.count("removed", int(self.store.remove(fid)))
-            self.records.append(_record(frame, STATUS_REJECTED, reason))
+            self.records.append(_record(frame, STATUS_REJECTED, reason, self.out_dir))
 
     def deleted(self) -> None:
         """Frames pulled before whose annotation has since been deleted in Label Studio leave the files."""

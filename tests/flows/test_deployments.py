@@ -48,3 +48,27 @@ def test_push_fails_clearly_when_label_studio_is_down(prefect_stack, tmp_path):
     assert [t["run_count"] for t in push_runs] == [3]  # network errors are retried twice, then the flow fails
     assert "Traceback" not in message
     assert json.dumps(message)  # one readable line for the lead
+
+
+def test_secrets_stay_out_of_flow_runs_and_their_logs(prefect_stack, label_studio, tmp_path):
+    """A password in the URL and an expired token: each a clear failure, not retried, no secret in any log."""
+    import base64
+
+    make_proposals(prefect_stack.work_dir / "batches" / "secret", 1)
+    cats = tmp_path / "categories.json"
+    AvatarDataset(categories=CATEGORIES).save(cats)
+    claims = base64.urlsafe_b64encode(json.dumps({"token_type": "refresh", "exp": 1, "jti": "j"}).encode())
+    expired = f"eyJhbGciOiJIUzI1NiJ9.{claims.rstrip(b'=').decode()}.c2lnbmF0dXJlc2lnbmF0dXJl"
+    port = label_studio.url.rsplit(":", 1)[1]
+    cases = [({"LABEL_STUDIO_URL": f"http://annotator:Hunter2Secret@127.0.0.1:{port}"}, "Hunter2Secret",
+              "credentials in the URL"),
+             ({"LABEL_STUDIO_API_KEY": expired}, expired, "the token was refused before any request")]
+    for env, secret, expected in cases:
+        run_id, state = prefect_stack.run("avatar-review-push/default", {"batch": "secret", "categories": str(cats)},
+                                          job_env={**env, "AVATAR_RETRY_DELAYS": "0,0"})
+        message = prefect_stack.flow_run(run_id)["state"]["message"]
+        logs = prefect_stack.logs(run_id)
+        assert state == "FAILED" and expected in message and "cannot reach" not in message
+        assert secret not in message and secret not in logs and expected in logs
+        push_runs = [t for t in prefect_stack.task_runs(run_id) if t["name"].startswith("review-push")]
+        assert [t["run_count"] for t in push_runs] == [1]  # a user mistake: not retried

@@ -108,6 +108,8 @@ def test_annotation_batch_end_to_end(prefect_stack, label_studio, tmp_path):
     _, state = prefect_stack.run("avatar-review-pull/default", {"batch": "e2e", "categories": params["categories"]})
     assert state == "COMPLETED"
     assert f"{len(frames)}/{len(frames)} tasks annotated" in prefect_stack.artifact("review-pull-e2e")
+    quality = prefect_stack.artifact("proposal-quality-e2e")  # the pull flow's proposal-quality report
+    assert "# Proposal quality" in quality and r"| e2e | `none:default\|none:default\|none:default\|" in quality
     release = tmp_path / "release"
     subprocess.run([sys.executable, "-m", "pipeline.cli", "export", "--annotations",
                     str(prefect_stack.work_dir / "annotations"), "--out", str(release)], check=True, timeout=120)

@@ -37,7 +37,9 @@ def test_every_command_takes_the_same_flags_and_shows_defaults(argv, capsys):
 def test_review_actions_have_their_own_help(capsys):
     push, pull, status = (help_text(["review", a], capsys) for a in ("push", "pull", "status"))
     assert "send the batch's proposals" in push and "merge verified annotations" in pull
-    assert "--out" in pull and "--out" not in push and "--out" not in status
+    assert "--out" in pull and "--out" not in status
+    assert "--out" in push and "--dry-run" in push and "--dry-run" not in pull  # push --dry-run --out tasks.json
+    assert "--no-playback" in push and "--cut-seconds" in push and "--cut-seconds" not in pull
     assert "(default: 100)" in push  # the chunk size: ReviewConfig's default
     models = help_text(["models", "check"], capsys)
     assert "--json" in models and "-q, --quiet" in models

@@ -17,9 +17,10 @@ from pipeline.proposals.propose import propose
 from .conftest import TINY_CAVMAE
 from .frames_fixture import FRAME_COLUMNS, write_frames_manifest
 
+# the joint with review push; ``settings`` (what made each proposal, issue 13 item 4) was added deliberately
 CONTRACT4 = ["frame_id", "video_id", "image_path", "width", "height", "frame_index", "timestamp_s", "label", "split",
              "scenario", "scenario_score", "flagged", "flag_reasons", "audio_tags", "heard_categories", "instances",
-             "model_version", "status", "reason"]
+             "model_version", "settings", "status", "reason"]
 
 
 def _read(work) -> dict[str, dict]:
@@ -58,7 +59,14 @@ def test_real_small_models_on_real_clips(tmp_path, shared_media, shared_model):
     assert any(i["category"] == "person" and i["sounding"] for i in json.loads(women["instances"]))
     piano = next(r for k, r in rows.items() if k.startswith("silent_film"))
     assert piano["scenario"] == "off_screen" and "piano" in json.loads(piano["heard_categories"])
-    assert all(not i["sounding"] and i["rle"] is None for i in json.loads(piano["instances"]))
+    piano_insts = json.loads(piano["instances"])
+    assert all(not i["sounding"] for i in piano_insts)
+    # the CPU demo segments with GrabCut (no weights); on this black-and-white film it finds no colour model for
+    # the men (the review then sends their boxes); masks it does find have the frame's size
+    for row in rows.values():
+        assert "grabcut:opencv" in row["model_version"]
+        for inst in json.loads(row["instances"]):
+            assert inst["rle"] is None or rle.decode(inst["rle"]).shape == (row["height"], row["width"])
     silent = next(r for k, r in rows.items() if k.startswith("airplane"))  # 8 s: after the engine stops
     assert pd.isna(silent["scenario"]) and silent["flagged"]
     assert json.loads(silent["audio_tags"])[0]["label"] == "Silence"

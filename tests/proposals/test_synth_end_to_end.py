@@ -48,5 +48,9 @@ def test_propose_on_prepared_synth_frames(synth_work, tiny_cavmae_checkpoint):
         assert row["scenario"] in ("single", "mixed", "multi_entity", "off_screen")
         for inst in json.loads(row["instances"]):
             assert rle.decode(inst["rle"]).shape == (frame["height"], frame["width"])
-    again = propose(synth_work, ProposeConfig.no_weights())  # a rerun skips everything, whatever the backends
+    again = propose(synth_work, cfg)  # a rerun with the same settings skips everything
     assert again.processed == 0 and again.skipped == len(ok)
+    other = propose(synth_work, ProposeConfig.no_weights())  # other backends: every frame is stale, so redone
+    assert other.processed == other.counts["stale_redone"] == len(ok)
+    props = pd.read_parquet(synth_work / "manifests" / "proposals.parquet")
+    assert set(props["model_version"]) == {"none:default|none:default|none:default|rules:tag0.1-det0.35"}

@@ -51,3 +51,59 @@ def test_wrong_size_and_garbage_are_refused():
         brush_to_mask(brush[:3], 5, 5)
     with pytest.raises(BrushError, match="2-D"):
         mask_to_brush(np.ones((2, 2, 2), bool))
+
+
+def _masks():
+    """Shapes that exercise every record kind: single pixels, every run width, runs past 65,536 values."""
+    rng = np.random.default_rng(7)
+    yield np.zeros((1, 1), bool)
+    yield np.ones((1, 1), bool)
+    yield np.ones((360, 640), bool)  # one run of 921,600 values: 15 pieces of 65,536 and the rest
+    yield np.zeros((270, 480), bool)
+    for k in range(20):
+        h, w = int(rng.integers(1, 120)), int(rng.integers(1, 200))
+        yield rng.random((h, w)) < rng.choice([0.02, 0.3, 0.5, 0.97])  # short runs
+        mask = np.zeros((h, w), bool)
+        mask[rng.integers(0, h):rng.integers(0, h) + 40, rng.integers(0, w):] = True  # long runs
+        yield mask if k % 2 else mask.T.copy()
+
+
+def test_the_encoder_writes_what_the_sdk_writes_byte_for_byte():
+    from label_studio_sdk.converter.brush import mask2rle  # the reference implementation
+
+    for mask in _masks():
+        ours = mask_to_brush(mask)
+        assert ours == mask2rle(np.where(mask, 255, 0).astype(np.uint8)), mask.shape
+        assert (decode_rle(bytes(ours)) == np.repeat(np.where(mask.ravel(), 255, 0), 4)).all()
+
+
+def test_the_decoder_reads_what_the_sdk_reads():
+    import json
+    from pathlib import Path
+
+    from pipeline.review.brush import _decode
+
+    rng = np.random.default_rng(3)
+    streams = [bytes(mask_to_brush(m)) for m in _masks()]
+    for _ in range(10):  # arbitrary RGBA bytes: literal records and runs of any value
+        values = rng.choice([0, 1, 127, 128, 254, 255], size=int(rng.integers(1, 3000)) * 4)
+        values[: len(values) // 2] = rng.integers(0, 256)  # and a long run
+        streams.append(bytes(encode_rle(values.astype(np.uint8))))
+    stroke = json.loads((Path(__file__).parent / "data" / "ui_brush_stroke.json").read_text())
+    found = [v for v in _walk(stroke) if isinstance(v, list) and len(v) > 7 and all(isinstance(x, int) for x in v)]
+    streams += [bytes(v) for v in found]  # a stroke painted in the browser (anti-aliased edges)
+    assert found
+    for data in streams:
+        assert (_decode(data) == decode_rle(data)).all()
+    with pytest.raises(BrushError, match="does not decode"):
+        brush_to_mask(list(streams[2][:-5]), 360, 640)  # cut inside a record
+
+
+def _walk(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _walk(v)
+    elif isinstance(value, list):
+        yield value
+        for v in value:
+            yield from _walk(v)

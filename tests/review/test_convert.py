@@ -32,14 +32,32 @@ def exported(task: dict, task_id: int = 7, result: list | None = None, **ann) ->
     return {"id": task_id, "data": task["data"], "annotations": [annotation]}
 
 
-def test_labeling_config_lists_every_category_and_keeps_the_controls():
+def test_labeling_config_keeps_dynamic_lists_and_the_controls():
     xml = C.labeling_config(CATEGORIES)
-    for c in CATEGORIES:
-        assert f'<Label value="{c.name}"' in xml and f'<Choice value="{c.name}"' in xml
-    assert 'value="person"' not in xml  # the template's example categories are replaced
+    # the category lists come with each task (frame's categories first): the config only names the task fields
+    assert 'name="mask" toName="image" value="$mask_labels"' in xml and 'value="$heard_options"' in xml
+    assert 'value="$box_labels"' in xml and '<Label value="dog"' not in xml
     assert 'perRegion="true"' in xml and 'value="reject frame"' in xml
+    assert '<Video name="cut" value="$cut"' in xml and '<Video name="clip" value="$clip"' in xml
+    assert xml.count("<Filter ") == 2
+    static = C.labeling_config(CATEGORIES, static=True)  # for projects whose earlier tasks carry no lists
+    assert "$mask_labels" not in static and "$heard_options" not in static and "$box_labels" not in static
+    assert all(static.count(f'value="{c.name}"') == 3 for c in CATEGORIES)  # mask, box and heard
     with pytest.raises(PipelineError, match="at least one category"):
         C.labeling_config([])
+
+
+def test_a_static_template_gets_every_category(tmp_path):
+    static = tmp_path / "static.xml"
+    static.write_text('<View><Image name="image" value="$image"/><BrushLabels name="mask" toName="image">'
+                      '<Label value="person"/></BrushLabels><RectangleLabels name="box" toName="image"/>'
+                      '<Choices name="sounding" toName="image" perRegion="true"/><Choices name="scenario" '
+                      'toName="image"/><Choices name="heard" toName="image"><Choice value="person"/></Choices>'
+                      '<Choices name="reject" toName="image"/></View>')
+    xml = C.labeling_config(CATEGORIES, static)
+    for c in CATEGORIES:
+        assert xml.count(f'<Label value="{c.name}"') == 2 and f'<Choice value="{c.name}"' in xml  # mask and box
+    assert 'value="person"' not in xml  # the template's example categories are replaced
 
 
 def test_labeling_config_template_must_keep_the_controls(tmp_path):

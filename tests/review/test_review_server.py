@@ -9,6 +9,7 @@ import pytest
 from avatar_bench import rle
 from avatar_bench.format import AvatarDataset
 from pipeline.errors import PipelineError
+from pipeline.layout import WorkDir
 from pipeline.manifest import Manifest
 from pipeline.review import config as C
 from pipeline.review import pull, push
@@ -16,7 +17,7 @@ from pipeline.review.brush import mask_to_brush
 from pipeline.review.client import LabelStudioClient
 from pipeline.review.tasks import reject_result
 from tests.review import services
-from tests.review.dummies import CATEGORIES, blob, make_proposals
+from tests.review.dummies import CATEGORIES, blob, make_proposals, proposal_row
 
 pytestmark = pytest.mark.services
 
@@ -181,7 +182,78 @@ def test_service_script_token_lifecycle_and_taken_port(label_studio, tmp_path):
     proc = label_studio.run_args(["token", "--reset"])
     assert proc.returncode == 0 and token.read_text() != old and old not in proc.stdout + proc.stderr
     assert label_studio.client().check() == "tester@avatar.local"
+    with pytest.raises(PipelineError) as revoked:  # the server answers 401: not "cannot reach the server"
+        LabelStudioClient(label_studio.url, old, timeout_s=30).check()
+    message = str(revoked.value)
+    assert "HTTP 401 (the token was refused" in message and "token --reset" in message
+    assert "cannot reach" not in message and old not in message
     other = services.LabelStudioService(tmp_path / "other", tmp_path, label_studio.venv)
     other.env["LABEL_STUDIO_URL"] = label_studio.url  # same port, another data dir
     taken = other.run("start", check=False)
     assert taken.returncode == 2 and f"port {label_studio.port} on 127.0.0.1 is taken" in taken.stderr
+
+
+def test_a_mixed_batch_reaches_label_studio_as_strict_json(label_studio, review_config, tmp_path):
+    """Frames with and without a scenario (NaN in the table), instances with and without masks: all pushed."""
+    rows = [proposal_row(tmp_path, i) for i in range(4)]
+    for i, row in enumerate(rows):
+        if i % 2:
+            row.instances[1].rle = None  # no mask: sent as a box
+        row.scenario = None if i < 2 else row.scenario
+        row.scenario_score = float("nan") if i < 2 else 0.7
+        row.timestamp_s = float("nan") if i == 3 else 0.48
+    with WorkDir(tmp_path).manifest("proposals") as m:
+        m.extend(rows)
+    client = label_studio.client()
+    stats = push(tmp_path, review_config, client)
+    assert (stats.processed, stats.n_rejected) == (4, 0)
+    tasks = client.existing_tasks(stats.info["project_id"])
+    types = {fid: sorted(r["type"] for r in client.sdk.predictions.list(task=tid)[0].result)
+             for fid, tid in tasks.items()}
+    assert types[rows[1].frame_id].count("rectanglelabels") == 1
+    assert types[rows[0].frame_id].count("brushlabels") == 2
+    assert "choices" in types[rows[2].frame_id]
+
+
+def test_a_project_made_before_per_task_lists_keeps_static_lists(label_studio, review_config, tmp_path):
+    """Its earlier tasks carry no label lists: the config keeps every category written out, and both kinds work."""
+    client = label_studio.client()
+    old = ('<View><Image name="image" value="$image"/><BrushLabels name="mask" toName="image">'
+           + "".join(f'<Label value="{c.name}"/>' for c in CATEGORIES) + '</BrushLabels><Choices name="heard" '
+           'toName="image" choice="multiple">' + "".join(f'<Choice value="{c.name}"/>' for c in CATEGORIES)
+           + '</Choices></View>')  # the shape of earlier pushes' configs: static lists, no $mask_labels
+    project = client.sdk.projects.create(title=review_config.project, label_config=old).id
+    client.sdk.projects.import_tasks(id=project, request=[{"data": {"image": "/x.jpg", "frame_id": "old/000001"}}])
+    make_proposals(tmp_path, 2)
+    assert push(tmp_path, review_config, client).processed == 2
+    config = client.sdk.projects.get(id=project).label_config
+    assert "$mask_labels" not in config and '<Label value="drum"' in config and 'name="box"' in config
+
+
+def test_a_frame_proposed_again_updates_its_task_unless_someone_started_it(label_studio, review_config, tmp_path):
+    """``propose --redo-pushed``: the next push gives an untouched task the new proposal, never an annotated one."""
+    client = label_studio.client()
+    rows = make_proposals(tmp_path, 3)
+    work = WorkDir(tmp_path)
+    first = push(tmp_path, review_config, client)
+    tasks = client.existing_tasks(first.info["project_id"])
+    annotate(client, tasks[rows[0].frame_id])  # frame 0 is started; frame 1 is not
+    before = {r.frame_id: r.proposal for r in work.records("review_push")}
+    assert before == {r.frame_id: r.digest() for r in work.records("proposals")}
+    again = [proposal_row(tmp_path, i) for i in (0, 1)]  # proposed again with another model
+    for r in again:
+        r.model_version, r.scenario_score = "test-v2", 0.25
+    with work.manifest("proposals") as m:
+        m.extend(again)
+    second = push(tmp_path, review_config, client)
+    assert (second.processed, second.skipped, second.counts["updated"], second.counts["kept_started"]) == (0, 3, 1, 1)
+    versions = {fid: [p.model_version for p in client.sdk.predictions.list(task=tid)] for fid, tid in tasks.items()}
+    assert versions == {rows[0].frame_id: ["test-v1"], rows[1].frame_id: ["test-v2"], rows[2].frame_id: ["test-v1"]}
+    assert "(0.25)" in client.sdk.tasks.get(id=str(tasks[rows[1].frame_id])).data["hint"]
+    now = {r.frame_id: r for r in work.records("proposals")}
+    pushed = {r.frame_id: r.proposal for r in work.records("review_push")}
+    assert pushed[rows[1].frame_id] == now[rows[1].frame_id].digest()  # the task shows the new proposal
+    assert pushed[rows[0].frame_id] == before[rows[0].frame_id] != now[rows[0].frame_id].digest()  # what it shows
+    third = push(tmp_path, review_config, client)  # nothing new: the started task is still left alone
+    assert (third.counts["updated"], third.counts["kept_started"]) == (0, 1)
+

@@ -15,7 +15,7 @@ from pipeline.review import config as C
 from pipeline.review.convert import MalformedAnnotation, convert_task
 from pipeline.review.merge import SplitStore
 from pipeline.review.pull import video_metadata
-from pipeline.review.tasks import build_task
+from pipeline.review.tasks import build_task, frame_choice
 from tests.review.dummies import CATEGORIES, proposal_row
 from tests.review.test_convert import NAMES, exported
 
@@ -42,9 +42,12 @@ def test_two_sounding_instances_of_one_category_are_mixed_through_review_and_exp
 
 def test_a_chosen_scenario_that_contradicts_the_instances_is_reported_not_merged(tmp_path):
     task = build_task(proposal_row(tmp_path, 0, categories=("dog", "dog"), sounding=(True, True)), tmp_path, NAMES)
-    assert task["data"]["proposed_scenario"] == "single"  # the dummy claims single: the annotator kept it
+    assert task["data"]["proposed_scenario"] == "single"  # the dummy claims single ...
+    assert task["data"]["preselected_scenario"] is None  # ... which the regions contradict: not preselected
+    assert "scenario single not preselected" in task["data"]["hint"]
+    chose_single = [*task["predictions"][0]["result"], frame_choice(C.SCENARIO, ["single"])]  # the annotator's pick
     with pytest.raises(MalformedAnnotation, match="scenario 'single' contradicts the frame: .*found 2 .that is mixed"):
-        convert_task(exported(task), NAMES, {})
+        convert_task(exported(task, result=chose_single), NAMES, {})
     masks = [r for r in copy.deepcopy(task["predictions"][0]["result"]) if r["from_name"] == C.MASK]
     silent = [{"id": r["id"], "type": "choices", "from_name": C.SOUNDING, "to_name": C.IMAGE,
                "value": {"choices": [C.SOUNDING_NO]}} for r in masks]  # none sounds, nothing heard: no scenario fits
