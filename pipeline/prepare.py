@@ -15,6 +15,11 @@ frames, then selection), each part file atomically; a killed run loses at most t
 checkpoint. A rerun skips source records already listed (except transient failures such as a failed download,
 which are tried again), videos already finished (selection row, or rejected by probe or activity) and reuses
 the probe/activity rows of half-done videos.
+
+Chunked (the Prefect flows, :mod:`pipeline.chunks`): :func:`plan_prepare` (sources, under the lock) cuts the
+videos left into chunks, :func:`prepare_chunk` processes one chunk wherever the work folder is visible and writes
+its rows as part files, :func:`finish_prepare` (under the lock again) merges the tables and writes the summary.
+:func:`prepare` is the same three steps in one process, with the process pool of ``workers``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.activity import ActivityConfig
+from pipeline.chunks import Chunk, make_chunks, require_visible
 from pipeline.config import StrictConfig, require
 from pipeline.frames import FrameConfig
 from pipeline.layout import PREPARE_STAGES, WorkDir
@@ -66,11 +72,12 @@ class PrepareConfig(StrictConfig):
 
 
 class _Manifests:
-    """The five stage manifests, flushed together in stage order."""
+    """Stage manifests (default: all five), flushed together in stage order."""
 
-    def __init__(self, work: WorkDir):
+    def __init__(self, work: WorkDir, stages: tuple[str, ...] = PREPARE_STAGES):
+        self.stages = stages
         self.m: dict[str, Manifest] = {name: work.manifest(name, flush_every=_NEVER, flush_seconds=_NEVER)
-                                       for name in PREPARE_STAGES}
+                                       for name in stages}
         self.last = time.monotonic()
         self.since = 0
 
@@ -83,13 +90,36 @@ class _Manifests:
             self.checkpoint()
 
     def checkpoint(self) -> None:
-        for name in PREPARE_STAGES:
+        for name in self.stages:
             self.m[name].flush()
         self.last, self.since = time.monotonic(), 0
 
     def finalize(self) -> dict[str, Any]:
         self.checkpoint()
-        return {name: self.m[name].finalize() for name in PREPARE_STAGES}  # an empty stage keeps its columns
+        return {name: self.m[name].finalize() for name in self.stages}  # an empty stage keeps its columns
+
+
+@dataclass(slots=True)
+class PreparePlan:
+    """What a prepare run has left to do, decided under the work folder's lock (:func:`plan_prepare`)."""
+
+    source: str
+    config: PrepareConfig
+    todo: list[VideoRecord]  # ok source videos not finished yet
+    probes: dict[str, ProbeRecord]  # probe rows of half-done videos (not probed again)
+    activities: dict[str, ActivityRecord]
+    counts: dict[str, int] = field(default_factory=dict)  # new_source_records, leftovers_removed
+    reset: list[str] = field(default_factory=list)  # what changed settings made stale (prepare_state)
+    started: float = field(default_factory=time.monotonic)
+
+    def chunks(self, size: int) -> list[Chunk[VideoRecord]]:
+        """The videos left, ``size`` per chunk, each with the probe/activity rows of its half-done videos."""
+        chunks = make_chunks(self.todo, size)
+        for chunk in chunks:
+            ids = [v.video_id for v in chunk.items]
+            chunk.context = {"probes": {i: self.probes[i] for i in ids if i in self.probes},
+                             "activities": {i: self.activities[i] for i in ids if i in self.activities}}
+        return chunks
 
 
 def prepare(source: str, work_dir: str | os.PathLike, config: PrepareConfig | None = None, *,
@@ -112,27 +142,79 @@ def prepare(source: str, work_dir: str | os.PathLike, config: PrepareConfig | No
     config = config or PrepareConfig()
     check_source(source)
     work = WorkDir(work_dir)
-    started = time.monotonic()
     with work.lock("avatar-pipeline prepare"):
-        removed = work.sweep_leftovers()
-        reset = reconcile(work, config, redo)
-        manifests = _Manifests(work)
-        n_new = _source_stage(source, work, config, manifests, progress)
-        todo, probes, activities = _pending(manifests)
-        log.info("%d videos to process (%d listed)", len(todo), len(manifests["videos"].done_ids()))
-        probe_filter = ProbeFilter(config.probe)  # one per run: its counts cover every video it judged
-        for outcome in run_videos(todo, probes, activities, config, str(work.frames), progress, probe_filter):
+        plan = plan_prepare(source, work, config, progress=progress, redo=redo)
+        run = process_videos(work, plan.todo, plan.probes, plan.activities, config, progress)
+        return finish_prepare(work, plan, run)
+
+
+def plan_prepare(source: str, work: WorkDir, config: PrepareConfig, *, progress: bool = False,
+                 redo: Iterable[str] = ()) -> PreparePlan:
+    """Sweep leftovers, reset what changed settings made stale, run the source stage (listing, downloads) and
+    find the videos left to process. The caller holds ``work.lock``."""
+    started = time.monotonic()
+    removed = work.sweep_leftovers()
+    reset = reconcile(work, config, redo)
+    n_new = _source_stage(source, work, config, _Manifests(work, ("videos",)), progress)
+    todo, probes, activities = _pending(_Manifests(work))
+    log.info("%d videos to process (%d listed)", len(todo), len(work.manifest("videos").done_ids()))
+    return PreparePlan(source, config, todo, probes, activities, reset=reset, started=started,
+                       counts={"new_source_records": n_new, "leftovers_removed": removed})
+
+
+def process_videos(work: WorkDir, videos: list[VideoRecord], probes: dict[str, ProbeRecord],
+                   activities: dict[str, ActivityRecord], config: PrepareConfig,
+                   progress: bool = False) -> StageStats:
+    """Run the per-video chain (with ``config.workers`` processes) and write the videos' rows as part files, in
+    stage order, every ``checkpoint_every`` videos. Return this run's counts: ``processed``, the videos it kept
+    and rejected (per reason), ``frames``, and the probe filter's verdicts (``parts["filter"]``)."""
+    manifests = _Manifests(work, PREPARE_STAGES[1:])  # probe, activity, frames, selection: not the source rows
+    probe_filter = ProbeFilter(config.probe)  # one per run: its counts cover every video it judged
+    run = StageStats(stage="prepare", unit="video", headline="{kept} videos, {frames} frames", processed=len(videos))
+    try:
+        for outcome in run_videos(videos, probes, activities, config, str(work.frames), progress, probe_filter):
             _record(outcome, manifests)
+            if outcome.final_reason:
+                run.reject(outcome.final_reason)
+            else:
+                run.keep()
+            run.count("frames", len(outcome.frames))
             manifests.tick(config)
-        tables = manifests.finalize()
-        _remove_unlisted_frames(work, tables["frames"])
-        stats = summarize(tables)
-        stats.parts["filter"] = probe_filter.stats
-        stats.processed, stats.skipped = len(todo), stats.counts["videos_ok"] - len(todo)
-        stats.counts.update(new_source_records=n_new, leftovers_removed=removed)
-        stats.seconds = time.monotonic() - started
-        stats.info.update(source=source, work_dir=str(work.root), config=config.to_dict(), reset=reset)
-        work.write_summary(stats)
+    finally:
+        manifests.checkpoint()  # rows already processed are kept, even on an error
+    run.parts["filter"] = probe_filter.stats
+    return run
+
+
+def prepare_chunk(work_dir: str | os.PathLike, chunk: Chunk[VideoRecord], config: PrepareConfig) -> StageStats:
+    """Process one chunk of a :class:`PreparePlan` (in any process that sees the work folder); see
+    :func:`process_videos` for what it writes and returns (``seconds``: this chunk's time).
+
+    Raises:
+        PipelineError: the work folder is not visible here.
+    """
+    started = time.monotonic()
+    work = WorkDir(work_dir)
+    require_visible(work, f"prepare chunk {chunk.name}")
+    run = process_videos(work, chunk.items, chunk.context.get("probes", {}), chunk.context.get("activities", {}),
+                         config)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def finish_prepare(work: WorkDir, plan: PreparePlan, run: StageStats) -> StageStats:
+    """Merge every table's parts (atomic replace), delete JPEGs no kept frame points to, write the summary.
+    ``run``: the counts of every video of the plan (one :func:`process_videos`, or the chunks' merged). The
+    caller holds ``work.lock``."""
+    tables = _Manifests(work).finalize()
+    _remove_unlisted_frames(work, tables["frames"])
+    stats = summarize(tables)
+    stats.parts["filter"] = run.parts.get("filter") or StageStats(stage="probe", unit="video")
+    stats.processed, stats.skipped = len(plan.todo), stats.counts["videos_ok"] - len(plan.todo)
+    stats.counts.update(plan.counts)
+    stats.seconds = time.monotonic() - plan.started
+    stats.info.update(source=plan.source, work_dir=str(work.root), config=plan.config.to_dict(), reset=plan.reset)
+    work.write_summary(stats)
     return stats
 
 
