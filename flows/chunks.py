@@ -110,7 +110,20 @@ def chunks_markdown(run: StageStats) -> str:
     lines = [f"**Chunks**: {run.counts['chunks']} this run, {run.processed} {run.unit}s, {run.seconds:.1f} s of chunk "
              f"time on {len(workers)} worker(s).", "", f"| worker | {run.unit}s |", "|---|---|"]
     lines += [f"| {name} | {n} |" for name, n in sorted(workers.items())]
+    if run.info.get("gpu_slots"):
+        lines += ["", f"**GPU slots**: {len(run.info['gpu_slots'])} chunk(s) held one; at most "
+                      f"{most_at_once(run.info['gpu_slots'])} at once."]
     return "\n".join(lines) + "\n"
+
+
+def most_at_once(spans: list[list[float]]) -> int:
+    """The largest number of ``[start, end]`` spans that overlap (a span ending as another starts does not)."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans], key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most
 
 
 def stage_report(batch: str, stats: StageStats, run: StageStats) -> str:

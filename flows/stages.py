@@ -31,13 +31,13 @@ from pipeline.stats import StageStats
 
 @task(name="prepare-plan", cache_policy=NO_CACHE)
 def plan_prepare_task(source: str, work_dir: str, config):
-    """Sources (listing, downloads), staleness, and the videos left, in chunks (under the lock)."""
+    """Sources listed (the chunks download CSV clips), staleness, and the videos left (under the lock)."""
     from pipeline.layout import WorkDir
     from pipeline.prepare import plan_prepare
     from pipeline.sources import check_source
 
     check_source(source)
-    return plan_prepare(source, WorkDir(work_dir), config)
+    return plan_prepare(source, WorkDir(work_dir), config, fetch=False)  # the chunks download the clips
 
 
 @task(name="prepare-chunk", cache_policy=NO_CACHE, task_run_name="prepare-chunk-{chunk.index}")
@@ -75,11 +75,13 @@ def propose_chunk_task(chunk, work_dir: str, config, gpu_limit: str | None) -> S
     """Proposals for one chunk of frames; on a GPU, inside one slot of the ``gpu_limit`` concurrency limit."""
     from pipeline.proposals.propose import propose_chunk
 
-    if gpu_limit:
-        with concurrency(gpu_limit, occupy=1, strict=True, lease_duration=GPU_LEASE_S):
-            stats = propose_chunk(work_dir, chunk, config)
-    else:
+    if not gpu_limit:
         stats = propose_chunk(work_dir, chunk, config)
+    else:
+        with concurrency(gpu_limit, occupy=1, strict=True, lease_duration=GPU_LEASE_S):
+            held = time.time()
+            stats = propose_chunk(work_dir, chunk, config)
+            stats.info["gpu_slots"] = [[held, time.time()]]  # when this chunk held its slot (wall clock)
     stats.info["worker"] = worker_name()
     return stats
 
@@ -155,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models-dir", default=None, help="propose --models cpu-demo: folder of its two models")
     parser.add_argument("--chunk", type=int, default=None, help="videos (prepare) or frames (propose) per chunk")
     parser.add_argument("--task-runner", default=None, help="thread | dask | dask:tcp://HOST:8786")
+    parser.add_argument("--gpu-limit", default=GPU_LIMIT, help="propose: the global concurrency limit of GPU chunks")
     args = parser.parse_args(argv)
     if args.stage == "prepare" and not args.source:
         parser.error("prepare needs --source")
@@ -168,7 +171,7 @@ def _run(args: argparse.Namespace) -> StageStats:
                                                            args.chunk or 50)
     params.propose_config(args.config, args.models, args.models_dir)
     return with_runner(propose_flow, args.task_runner)(args.batch, args.models, args.config or {}, args.models_dir,
-                                                       args.chunk or 200)
+                                                       args.chunk or 200, args.gpu_limit)
 
 
 if __name__ == "__main__":

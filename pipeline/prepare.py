@@ -16,10 +16,11 @@ checkpoint. A rerun skips source records already listed (except transient failur
 which are tried again), videos already finished (selection row, or rejected by probe or activity) and reuses
 the probe/activity rows of half-done videos.
 
-Chunked (the Prefect flows, :mod:`pipeline.chunks`): :func:`plan_prepare` (sources, under the lock) cuts the
-videos left into chunks, :func:`prepare_chunk` processes one chunk wherever the work folder is visible and writes
-its rows as part files, :func:`finish_prepare` (under the lock again) merges the tables and writes the summary.
-:func:`prepare` is the same three steps in one process, with the process pool of ``workers``.
+Chunked (the Prefect flows, :mod:`pipeline.chunks`): :func:`plan_prepare` (sources listed, under the lock) cuts
+the videos left into chunks, :func:`prepare_chunk` processes one chunk wherever the work folder is visible (CSV
+clips are downloaded there) and writes its rows as part files, :func:`finish_prepare` (under the lock again)
+merges the tables and writes the summary. :func:`prepare` is the same steps in one process (``workers``: its
+process pool).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from pipeline.prepare_state import REFUSED_DOWNLOADS, reconcile
 from pipeline.probe import ProbeConfig, ProbeFilter
 from pipeline.records import STATUS_OK, ActivityRecord, ProbeRecord, VideoRecord
 from pipeline.sources import check_source, iter_source
-from pipeline.sources.vggsound import RETRYABLE, DownloadConfig
+from pipeline.sources.vggsound import RETRYABLE, DownloadConfig, fetch_clips
 from pipeline.stats import StageStats
 from pipeline.video_stages import VideoOutcome
 from pipeline.workers import run_videos
@@ -108,13 +109,15 @@ class PreparePlan:
     todo: list[VideoRecord]  # ok source videos not finished yet
     probes: dict[str, ProbeRecord]  # probe rows of half-done videos (not probed again)
     activities: dict[str, ActivityRecord]
+    fetch: list[VideoRecord] = field(default_factory=list)  # CSV rows whose clips the chunks download
     counts: dict[str, int] = field(default_factory=dict)  # new_source_records, leftovers_removed
     reset: list[str] = field(default_factory=list)  # what changed settings made stale (prepare_state)
     started: float = field(default_factory=time.monotonic)
 
     def chunks(self, size: int) -> list[Chunk[VideoRecord]]:
-        """The videos left, ``size`` per chunk, each with the probe/activity rows of its half-done videos."""
-        chunks = make_chunks(self.todo, size)
+        """The videos left (clips to download included), ``size`` per chunk, each with the probe/activity rows of
+        its half-done videos."""
+        chunks = make_chunks(self.fetch + self.todo, size)
         for chunk in chunks:
             ids = [v.video_id for v in chunk.items]
             chunk.context = {"probes": {i: self.probes[i] for i in ids if i in self.probes},
@@ -149,16 +152,18 @@ def prepare(source: str, work_dir: str | os.PathLike, config: PrepareConfig | No
 
 
 def plan_prepare(source: str, work: WorkDir, config: PrepareConfig, *, progress: bool = False,
-                 redo: Iterable[str] = ()) -> PreparePlan:
-    """Sweep leftovers, reset what changed settings made stale, run the source stage (listing, downloads) and
-    find the videos left to process. The caller holds ``work.lock``."""
+                 redo: Iterable[str] = (), fetch: bool = True) -> PreparePlan:
+    """Sweep leftovers, reset what changed settings made stale, run the source stage (listing, and downloads
+    unless ``fetch`` is false: then the chunks download) and find the videos left. The caller holds the lock."""
     started = time.monotonic()
     removed = work.sweep_leftovers()
     reset = reconcile(work, config, redo)
-    n_new = _source_stage(source, work, config, _Manifests(work, ("videos",)), progress)
+    later: list[VideoRecord] = []
+    n_new = _source_stage(source, work, config, _Manifests(work, ("videos",)), progress, None if fetch else later)
     todo, probes, activities = _pending(_Manifests(work))
-    log.info("%d videos to process (%d listed)", len(todo), len(work.manifest("videos").done_ids()))
-    return PreparePlan(source, config, todo, probes, activities, reset=reset, started=started,
+    log.info("%d videos to process, %d clips to download (%d listed)", len(todo), len(later),
+             len(work.manifest("videos").done_ids()))
+    return PreparePlan(source, config, todo, probes, activities, later, reset=reset, started=started,
                        counts={"new_source_records": n_new, "leftovers_removed": removed})
 
 
@@ -196,8 +201,22 @@ def prepare_chunk(work_dir: str | os.PathLike, chunk: Chunk[VideoRecord], config
     started = time.monotonic()
     work = WorkDir(work_dir)
     require_visible(work, f"prepare chunk {chunk.name}")
-    run = process_videos(work, chunk.items, chunk.context.get("probes", {}), chunk.context.get("activities", {}),
-                         config)
+    videos, fetched = [v for v in chunk.items if v.path], StageStats(stage="sources", unit="video")
+    if len(videos) < len(chunk):  # its CSV rows: download first, their source rows written before any later row
+        manifest = work.manifest("videos", flush_every=_NEVER, flush_seconds=_NEVER)
+        try:
+            for record in fetch_clips([v for v in chunk.items if not v.path], work.videos, config.download):
+                manifest.append(record)
+                if record.ok:
+                    videos.append(record)
+                    fetched.count("downloaded")
+                else:
+                    fetched.reject(record.reason)
+        finally:
+            manifest.flush()  # a part file only: merging is the planner's (finish_prepare)
+    run = process_videos(work, videos, chunk.context.get("probes", {}), chunk.context.get("activities", {}), config)
+    run.merge(fetched)
+    run.processed += fetched.n_rejected
     run.seconds = time.monotonic() - started
     return run
 
@@ -207,10 +226,12 @@ def finish_prepare(work: WorkDir, plan: PreparePlan, run: StageStats) -> StageSt
     ``run``: the counts of every video of the plan (one :func:`process_videos`, or the chunks' merged). The
     caller holds ``work.lock``."""
     tables = _Manifests(work).finalize()
-    _remove_unlisted_frames(work, tables["frames"])
+    frames = tables["frames"]
+    work.remove_frames_except(set(frames.loc[frames["status"] == STATUS_OK, "image_path"]) if len(frames) else set())
     stats = summarize(tables)
     stats.parts["filter"] = run.parts.get("filter") or StageStats(stage="probe", unit="video")
-    stats.processed, stats.skipped = len(plan.todo), stats.counts["videos_ok"] - len(plan.todo)
+    processed = len(plan.todo) + run.counts["downloaded"]  # downloaded by the chunks, then processed
+    stats.processed, stats.skipped = processed, stats.counts["videos_ok"] - processed
     stats.counts.update(plan.counts)
     stats.seconds = time.monotonic() - plan.started
     stats.info.update(source=plan.source, work_dir=str(work.root), config=plan.config.to_dict(), reset=plan.reset)
@@ -218,7 +239,9 @@ def finish_prepare(work: WorkDir, plan: PreparePlan, run: StageStats) -> StageSt
     return stats
 
 
-def _source_stage(source: str, work: WorkDir, config: PrepareConfig, manifests: _Manifests, progress: bool) -> int:
+def _source_stage(source: str, work: WorkDir, config: PrepareConfig, manifests: _Manifests, progress: bool,
+                  later: list[VideoRecord] | None = None) -> int:
+    """List (and download) the source's records not listed yet; with ``later``, CSV rows to download go there."""
     from pipeline.progress import bar
 
     videos = manifests["videos"]
@@ -229,8 +252,11 @@ def _source_stage(source: str, work: WorkDir, config: PrepareConfig, manifests: 
         log.info("%d source record(s) that failed before (e.g. a download) are tried again", retry)
     n = 0
     with bar(desc="sources", unit="video", enabled=progress) as pbar:
-        for record in iter_source(source, work.videos, config.download, skip):
-            videos.append(record)
+        for record in iter_source(source, work.videos, config.download, skip, fetch=later is None):
+            if later is not None and record.ok and not record.path:
+                later.append(record)
+            else:
+                videos.append(record)
             n += 1
             pbar.update()
             manifests.tick(config)
@@ -256,21 +282,6 @@ def _record(outcome: VideoOutcome, manifests: _Manifests) -> None:
     manifests["frames"].extend(outcome.frames)
     if outcome.selection is not None:
         manifests["selection"].append(outcome.selection)
-
-
-def _remove_unlisted_frames(work: WorkDir, frames) -> None:
-    """Delete JPEGs no kept frame row points to (frames of a choice redone with other settings)."""
-    if not work.frames.is_dir():
-        return
-    keep = set(frames.loc[frames["status"] == STATUS_OK, "image_path"]) if len(frames) else set()
-    for folder in os.scandir(work.frames):
-        if not folder.is_dir(follow_symlinks=False):
-            continue
-        for entry in os.scandir(folder.path):
-            if entry.name.endswith(".jpg") and entry.path not in keep:
-                os.unlink(entry.path)
-        if not any(os.scandir(folder.path)):
-            os.rmdir(folder.path)
 
 
 def summarize(tables: dict[str, Any]) -> StageStats:

@@ -143,15 +143,16 @@ class PrefectStack:
         return httpx.get(f"{self.api}/flow_runs/{run_id}", timeout=10).json()
 
     def task_runs(self, run_id: str) -> list[dict[str, Any]]:
-        """Task runs of a flow run and of its subflows."""
-        runs = httpx.post(f"{self.api}/flow_runs/filter", timeout=10, json={"limit": 200}).json()
-        tasks = httpx.post(f"{self.api}/task_runs/filter", timeout=10, json={"limit": 200}).json()
+        """Task runs of a flow run and of its subflows (a subflow's run points at the task run that called it)."""
         family: set[str] = {run_id}
-        while True:  # a subflow's run points at the parent's task run that called it
-            parents = {t["id"] for t in tasks if t["flow_run_id"] in family}
-            grown = family | {r["id"] for r in runs if r.get("parent_task_run_id") in parents}
+        while True:
+            tasks = httpx.post(f"{self.api}/task_runs/filter", timeout=10, json={
+                "task_runs": {"flow_run_id": {"any_": sorted(family)}}, "limit": 200}).json()
+            children = httpx.post(f"{self.api}/flow_runs/filter", timeout=10, json={
+                "flow_runs": {"parent_task_run_id": {"any_": [t["id"] for t in tasks]}}, "limit": 200}).json()
+            grown = family | {r["id"] for r in children}
             if grown == family:
-                return [t for t in tasks if t["flow_run_id"] in family]
+                return tasks
             family = grown
 
     def artifact(self, key: str) -> str:

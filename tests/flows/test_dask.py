@@ -113,7 +113,7 @@ def test_chunks_spread_over_two_dask_workers_and_a_killed_worker_loses_nothing(p
         kill_mid_batch(cluster, client, first, out, "w2")
         assert first.wait(600) == 1, out.text()
         out.thread.join(30)
-        last = out.text().strip().splitlines()[-1]  # the CLI's one line, after Prefect's own log
+        last = [line for line in out.text().splitlines() if line.startswith("error: ")][-1]  # the CLI's one line
         assert last.startswith("error: prepare of batch dask:") and "did not finish" in last, last
         assert "KilledWorker: Attempted to run task" in last and "died while running it" in last
         ran_on = {r["worker"] for r in client.get_task_stream(start=since)}

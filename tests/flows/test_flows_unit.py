@@ -154,3 +154,12 @@ def test_cli_exit_codes(capsys):
     assert run_cli(bad) == 2
     assert capsys.readouterr().err == "error: setting frames.n_frames: expected at least 1 frame per video, got 0\n"
     assert run_cli(lost) == 1 and "did not finish" in capsys.readouterr().err
+
+
+def test_most_spans_at_once():
+    from flows.chunks import most_at_once
+
+    assert most_at_once([]) == 0
+    assert most_at_once([[0, 1], [1, 2], [2, 3]]) == 1  # one ends as the next starts: never two at once
+    assert most_at_once([[0, 3], [1, 2], [2.5, 4]]) == 2
+    assert most_at_once([[0, 10], [1, 9], [2, 8]]) == 3
