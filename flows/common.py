@@ -1,4 +1,4 @@
-"""Wiring helpers shared by the flows: where a batch lives, task runners, cache and retry policies, reports.
+"""Wiring helpers shared by the flows: where a batch lives, task runners, retry policies, reports, the CLI.
 
 Nothing here knows a stage's internals: the flows call the ``pipeline`` stages, which own their manifests; a
 batch's files are reached through :class:`pipeline.layout.WorkDir`, a stage's result is a

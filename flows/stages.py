@@ -24,6 +24,7 @@ from flows import params
 from flows.chunks import GPU_LEASE_S, ensure_limit, run_chunks, stage_report, worker_name
 from flows.common import GPU_LIMIT, artifact_key, batch_work, make_task_runner, run_cli
 from flows.params import PrepareSettings, Preset, ProposeSettings
+from pipeline.sources import check_source
 from pipeline.stats import StageStats
 
 # The manifests are the source of truth: a chunk is never cached (its rows could be gone), a plan reads what is done.
@@ -97,8 +98,14 @@ def finish_propose_task(work_dir: str, plan, seconds: float) -> StageStats:
 @flow(name="avatar-prepare", log_prints=True, task_runner=make_task_runner())
 def prepare_flow(source: str, batch: str = "default", config: PrepareSettings = PrepareSettings(),  # noqa: B008
                  chunk_videos: int = 50) -> StageStats:
-    """Prepare the videos of ``source`` (``csv:``, ``dir:``, ``glob:``, ``synth:``) into the batch's work folder,
-    ``chunk_videos`` videos per task."""
+    """Prepare the videos of a source into the batch's work folder, chunk by chunk.
+
+    Args:
+        source: ``csv:FILE`` (VGGSound rows, downloaded by the chunks) | ``dir:DIR`` | ``glob:PATTERN`` | ``synth:DIR``.
+        batch: the batch name (work folder ``<AVATAR_WORK_DIR>/batches/<batch>``).
+        config: the stage's settings (every field of PrepareConfig, with its default).
+        chunk_videos: videos per task (a task's rows are kept even if a later one fails).
+    """
     settings = params.prepare_config(config)  # refused before anything is written
     work = batch_work(batch)
     with work.lock(f"flow avatar-prepare, batch {batch}"):
@@ -113,10 +120,17 @@ def prepare_flow(source: str, batch: str = "default", config: PrepareSettings = 
 def propose_flow(batch: str = "default", models: Preset = "paper",
                  config: ProposeSettings = ProposeSettings(),  # noqa: B008
                  models_dir: str | None = None, chunk_frames: int = 200, gpu_limit: str = GPU_LIMIT) -> StageStats:
-    """Propose sounding-instance masks for the batch's frames, ``chunk_frames`` frames per task. ``models``: the
-    preset (empty ``config`` fields take its values); ``models_dir``: where ``cpu-demo`` finds its two models.
-    On a GPU every chunk holds one slot of the global concurrency limit ``gpu_limit`` (created with 1 slot if
-    missing)."""
+    """Propose sounding-instance masks for the batch's frames, chunk by chunk.
+
+    Args:
+        batch: the batch name (its frames come from avatar-prepare).
+        models: the preset: ``paper`` (full-size models, GPU), ``cpu-demo`` (YOLOv8n int8 + YAMNet) or ``no-weights``.
+        config: ProposeConfig fields; an empty field takes the preset's value.
+        models_dir: where ``cpu-demo`` finds its two models (default ``$AVATAR_HOME/models``).
+        chunk_frames: frames per task (a video's frames stay in one task).
+        gpu_limit: global concurrency limit every chunk that may use a GPU holds a slot of (made with 1 slot if
+            missing; an inactive limit is refused).
+    """
     settings = params.propose_config(config, models, models_dir)
     limit = gpu_limit if uses_gpu(settings) else None
     if limit:
@@ -166,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> StageStats:
     if args.stage == "prepare":
-        params.prepare_config(args.config)  # bad settings: refused before Prefect starts
+        params.prepare_config(args.config)  # bad settings or source: refused before Prefect starts
+        check_source(args.source)
         return with_runner(prepare_flow, args.task_runner)(args.source, args.batch, args.config or {},
                                                            args.chunk or 50)
     params.propose_config(args.config, args.models, args.models_dir)
