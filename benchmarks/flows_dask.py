@@ -78,12 +78,13 @@ def _propose_rows(clusters: dict, chunk: int) -> list[dict]:
 def _overhead_rows(clusters: dict, chunk: int) -> tuple[list[dict], int]:
     """Propose with no weights (next to no work per frame): the flow's cost over one process is orchestration."""
     from flows.stages import propose_flow
+    from pipeline.proposals.config import ProposeConfig
     from pipeline.proposals.propose import propose
     from pipeline.settings import get_settings
 
     work = Path(get_settings().work_dir) / "batches"
     started = time.perf_counter()
-    stats = propose(work / "prep1-2", {"detector": "none", "tagger": "none", "segmenter": "none"})
+    stats = propose(work / "prep1-2", ProposeConfig.no_weights())
     rows = [("propose(), one process", time.perf_counter() - started, stats.processed)]
     cluster = clusters[max(clusters)]
     seconds, run = _flow(propose_flow, f"dask:{cluster.address}", "prep1-3", "no-weights", {}, None, chunk)

@@ -15,7 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows import params
 from flows.common import GPU_LIMIT, artifact_key, report, run_cli
-from flows.params import PrepareSettings, Preset, ProposeSettings
+from flows.params import ChunkSize, PrepareSettings, Preset, ProposeSettings
 from flows.review import review_push_flow
 from flows.stages import prepare_flow, propose_flow, with_runner
 from pipeline.sources import check_source
@@ -26,8 +26,8 @@ def annotation_batch(source: str, batch: str = "default", categories: str | None
                      models: Preset = "paper", prepare_config: PrepareSettings = PrepareSettings(),  # noqa: B008
                      propose_config: ProposeSettings = ProposeSettings(),  # noqa: B008
                      models_dir: str | None = None, task_runner: str | None = None,
-                     propose_task_runner: str | None = None, chunk_videos: int = 50, chunk_frames: int = 200,
-                     gpu_limit: str = GPU_LIMIT) -> dict[str, Any]:
+                     propose_task_runner: str | None = None, chunk_videos: ChunkSize = 50,
+                     chunk_frames: ChunkSize = 200, gpu_limit: str = GPU_LIMIT) -> dict[str, Any]:
     """One batch end to end up to review: the annotators take over in Label Studio, then run avatar-review-pull.
 
     Args:

@@ -19,7 +19,7 @@ import functools
 import inspect
 import re
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -28,6 +28,7 @@ from pipeline.prepare import PrepareConfig
 from pipeline.proposals.config import ProposeConfig
 
 Preset = Literal["paper", "cpu-demo", "no-weights"]
+ChunkSize = Annotated[int, Field(ge=1)]  # records per chunk task: refused before the run starts when < 1
 PRESETS: tuple[str, ...] = typing.get_args(Preset)
 _FIELD_COMMENT = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+)$")
 

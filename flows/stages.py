@@ -23,7 +23,7 @@ from prefect.concurrency.sync import concurrency
 from flows import params
 from flows.chunks import GPU_LEASE_S, ensure_limit, run_chunks, stage_report, worker_name
 from flows.common import GPU_LIMIT, artifact_key, batch_work, make_task_runner, run_cli
-from flows.params import PrepareSettings, Preset, ProposeSettings
+from flows.params import ChunkSize, PrepareSettings, Preset, ProposeSettings
 from pipeline.sources import check_source
 from pipeline.stats import StageStats
 
@@ -97,7 +97,7 @@ def finish_propose_task(work_dir: str, plan, seconds: float) -> StageStats:
 
 @flow(name="avatar-prepare", log_prints=True, task_runner=make_task_runner())
 def prepare_flow(source: str, batch: str = "default", config: PrepareSettings = PrepareSettings(),  # noqa: B008
-                 chunk_videos: int = 50) -> StageStats:
+                 chunk_videos: ChunkSize = 50) -> StageStats:
     """Prepare the videos of a source into the batch's work folder, chunk by chunk.
 
     Args:
@@ -119,7 +119,8 @@ def prepare_flow(source: str, batch: str = "default", config: PrepareSettings = 
 @flow(name="avatar-propose", log_prints=True, task_runner=make_task_runner())
 def propose_flow(batch: str = "default", models: Preset = "paper",
                  config: ProposeSettings = ProposeSettings(),  # noqa: B008
-                 models_dir: str | None = None, chunk_frames: int = 200, gpu_limit: str = GPU_LIMIT) -> StageStats:
+                 models_dir: str | None = None, chunk_frames: ChunkSize = 200,
+                 gpu_limit: str = GPU_LIMIT) -> StageStats:
     """Propose sounding-instance masks for the batch's frames, chunk by chunk.
 
     Args:
@@ -169,13 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=json.loads, default=None, help="JSON of the stage's settings")
     parser.add_argument("--models", default="paper", help="propose: paper | cpu-demo | no-weights")
     parser.add_argument("--models-dir", default=None, help="propose --models cpu-demo: folder of its two models")
-    parser.add_argument("--chunk", type=int, default=None, help="videos (prepare) or frames (propose) per chunk")
+    parser.add_argument("--chunk", type=_positive, default=None, help="videos (prepare) or frames (propose) per chunk")
     parser.add_argument("--task-runner", default=None, help="thread | dask | dask:tcp://HOST:8786")
     parser.add_argument("--gpu-limit", default=GPU_LIMIT, help="propose: the global concurrency limit of GPU chunks")
     args = parser.parse_args(argv)
     if args.stage == "prepare" and not args.source:
         parser.error("prepare needs --source")
     return run_cli(lambda: _run(args))
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def _run(args: argparse.Namespace) -> StageStats:

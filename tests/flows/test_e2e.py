@@ -105,7 +105,7 @@ def test_annotation_batch_end_to_end(prefect_stack, label_studio, tmp_path):
     # 4. annotators at work, then the pull deployment and the export CLI
     roles = annotate(client, project, synth, frames)
     assert roles["corrected"] and roles["accepted"] and roles["rejected"]
-    _, state = prefect_stack.run("avatar-review-pull/default", {"batch": "e2e", "categories": params["categories"]})
+    _, state = prefect_stack.run("avatar-review-pull/pull", {"batch": "e2e", "categories": params["categories"]})
     assert state == "COMPLETED"
     assert f"{len(frames)}/{len(frames)} tasks annotated" in prefect_stack.artifact("review-pull-e2e")
     release = tmp_path / "release"

@@ -77,6 +77,8 @@ def test_flow_parameters_are_forms_of_the_stage_settings():
     frames = defs["FrameSettings"]["properties"]["n_frames"]
     assert frames["type"] == "integer" and frames["default"] == 5 and "frames per video" in frames["description"]
     assert defs["PrepareSettings"]["properties"]["workers"]["default"] == 1
+    assert schema["properties"]["chunk_videos"] | {"description": ""} == {
+        "default": 50, "description": "", "minimum": 1, "position": 3, "title": "chunk_videos", "type": "integer"}
     schema = parameter_schema(propose_flow).model_dump()
     assert schema["properties"]["models"]["enum"] == ["paper", "cpu-demo", "no-weights"]
     batch_size = schema["definitions"]["ProposeSettings"]["properties"]["batch_size"]
