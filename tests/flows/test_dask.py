@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -110,8 +112,12 @@ def test_chunks_spread_over_two_dask_workers_and_a_killed_worker_loses_nothing(p
         client.get_task_stream(start=since)  # installs the scheduler's task-stream plugin
         first = stage_cli(env, *prepare, *on_dask, merged=True)
         out = Output(first)
-        kill_mid_batch(cluster, client, first, out, "w2")
-        assert first.wait(600) == 1, out.text()
+        try:
+            kill_mid_batch(cluster, client, first, out, "w2")
+            assert first.wait(600) == 1, out.text()
+        finally:
+            if first.poll() is None:  # a failed check leaves no flow process behind
+                os.killpg(first.pid, signal.SIGKILL)
         out.thread.join(30)
         last = [line for line in out.text().splitlines() if line.startswith("error: ")][-1]  # the CLI's one line
         assert last.startswith("error: prepare of batch dask:") and "did not finish" in last, last
