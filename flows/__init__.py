@@ -1,4 +1,5 @@
-"""Prefect flows that wire the pipeline stages (retries, caching, concurrency, artifacts); no stage logic here.
+"""Prefect flows that wire the pipeline stages (chunks, task runners, retries, concurrency, artifacts); no stage
+logic here.
 
-Deployments: ``prefect.yaml`` at the repository root (work pool ``avatar-process``).
+Deployments: ``prefect.yaml`` at the repository root (work pool ``avatar-process``); clusters: docs/scale.md.
 """

@@ -1,4 +1,4 @@
-"""Wiring helpers shared by the flows: where a batch lives, task runners, cache and retry policies, reports.
+"""Wiring helpers shared by the flows: where a batch lives, task runners, retry policies, reports, the CLI.
 
 Nothing here knows a stage's internals: the flows call the ``pipeline`` stages, which own their manifests; a
 batch's files are reached through :class:`pipeline.layout.WorkDir`, a stage's result is a
@@ -7,22 +7,19 @@ batch's files are reached through :class:`pipeline.layout.WorkDir`, a stage's re
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
-
-from prefect.cache_policies import INPUTS, TASK_SOURCE
+from typing import Any
 
 from pipeline.layout import WorkDir
 from pipeline.settings import get_settings
 from pipeline.stats import StageStats
 
-# A stage task is skipped on a rerun with the same inputs and the same code; the flows add a fingerprint of the
-# source to the inputs and force a recompute when the stage's own output is missing (the dataset stays the
-# source of truth, the cache only saves the time to find out).
-STAGE_CACHE = INPUTS + TASK_SOURCE
-GPU_LIMIT = "avatar-gpu"  # global concurrency limit: `prefect gcl create avatar-gpu --limit 1`
+GPU_LIMIT = "avatar-gpu"  # global concurrency limit of GPU stages: `prefect gcl create avatar-gpu --limit <GPUs>`
 # Label Studio restarts in seconds: two retries, 2 s then 10 s later (AVATAR_RETRY_DELAYS="2,10" to change).
 NETWORK_RETRIES = {"retries": 2, "retry_delay_seconds": [float(s) for s in
                                                         os.environ.get("AVATAR_RETRY_DELAYS", "2,10").split(",")]}
@@ -47,27 +44,6 @@ def annotations_dir() -> Path:
     return WorkDir(get_settings().work_dir).annotations
 
 
-def source_fingerprint(source: str) -> str:
-    """Changes when the source's files change (names, sizes, times), so a cached prepare is redone."""
-    from pipeline.errors import PipelineError
-    from pipeline.sources import parse_source
-    from pipeline.sources.local import list_videos
-
-    try:
-        kind, value = parse_source(source)
-    except PipelineError:  # prepare itself reports the bad spec
-        kind, value = "", source
-    path, digest = Path(value), hashlib.sha256(source.encode())
-    if kind == "glob":
-        files = list_videos(value)  # exactly the files prepare reads
-    else:
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
-    for f in files:
-        st = f.stat()
-        digest.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
-
-
 def only_network_errors(task, task_run, state) -> bool:
     """Retry condition: retry a task only when Label Studio could not be reached (not for bad data)."""
     from pipeline.review.client import ServiceUnavailable
@@ -81,13 +57,21 @@ def only_network_errors(task, task_run, state) -> bool:
     return False
 
 
-def make_task_runner(name: str = "thread"):
-    """``thread`` (default, one machine), ``dask`` (a local Dask cluster, or the scheduler at
-    ``$AVATAR_DASK_ADDRESS``) or ``dask:tcp://host:8786`` (an existing multi-machine cluster)."""
+def make_task_runner(name: str | None = None):
+    """The task runner that runs a stage's chunks:
+
+    - ``thread`` (default): threads of the flow's process, ``$AVATAR_THREADS`` at once (default: one per core);
+    - ``dask``: a local Dask cluster of ``$AVATAR_DASK_WORKERS`` processes (default 2), or the scheduler at
+      ``$AVATAR_DASK_ADDRESS``;
+    - ``dask:tcp://HOST:8786``: an existing cluster, possibly of many machines.
+
+    ``None``: ``$AVATAR_TASK_RUNNER``, else ``thread`` (how a stage deployment picks its runner).
+    """
     from prefect.task_runners import ThreadPoolTaskRunner
 
+    name = name or os.environ.get("AVATAR_TASK_RUNNER") or "thread"
     if name == "thread":
-        return ThreadPoolTaskRunner()
+        return ThreadPoolTaskRunner(max_workers=_positive_env("AVATAR_THREADS", os.cpu_count() or 1))
     if name != "dask" and not name.startswith("dask:"):
         from pipeline.errors import PipelineError
 
@@ -97,9 +81,19 @@ def make_task_runner(name: str = "thread"):
     address = name.partition(":")[2] or os.environ.get("AVATAR_DASK_ADDRESS")
     if address:
         return DaskTaskRunner(address=address)
-    workers = int(os.environ.get("AVATAR_DASK_WORKERS", "2"))
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                                          "dashboard_address": None})
+    return DaskTaskRunner(cluster_kwargs={"n_workers": _positive_env("AVATAR_DASK_WORKERS", 2), "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
+
+
+def _positive_env(name: str, default: int) -> int:
+    from pipeline.errors import PipelineError
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise PipelineError(f"${name}: expected a positive whole number, got {raw!r}")
+    return int(raw)
 
 
 def artifact_key(*parts: str) -> str:
@@ -118,3 +112,24 @@ def report(batch: str, stages: dict[str, StageStats | None], progress: dict[str,
         lines += ["", f"**Review progress**: {done}/{total} tasks annotated ({pct:.0f} %), "
                       f"{progress.get('skipped', 0)} skipped."]
     return "\n".join(lines) + "\n"
+
+
+def run_cli(call: Callable[[], Any]) -> int:
+    """Run a flow for a CLI and print its result as JSON. Bad input: one line on stderr and exit 2; chunks that
+    did not finish (a worker died): one line and exit 1; never a traceback for either."""
+    from prefect.exceptions import ParameterTypeError
+    from pydantic import ValidationError
+
+    from flows.chunks import ChunksFailed
+    from pipeline.errors import PipelineError
+
+    try:
+        result = call()
+    except (PipelineError, ParameterTypeError, ValidationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ChunksFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.to_dict() if isinstance(result, StageStats) else result, indent=2, default=str))
+    return 0

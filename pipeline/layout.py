@@ -197,6 +197,23 @@ class WorkDir:
         finally:
             os.close(fd)  # releases the lock
 
+    def remove_frames_except(self, keep: set[str]) -> int:
+        """Delete the JPEGs under ``frames/`` whose path is not in ``keep`` (frames of a choice redone with other
+        settings), and the folders left empty; return how many. Call it under :meth:`lock` only."""
+        removed = 0
+        if not self.frames.is_dir():
+            return removed
+        for folder in os.scandir(self.frames):
+            if not folder.is_dir(follow_symlinks=False):
+                continue
+            for entry in os.scandir(folder.path):
+                if entry.name.endswith(".jpg") and entry.path not in keep:
+                    os.unlink(entry.path)
+                    removed += 1
+            if not any(os.scandir(folder.path)):
+                os.rmdir(folder.path)
+        return removed
+
     def sweep_leftovers(self) -> int:
         """Remove what killed runs left behind: download folders (``videos/.dl-*``) and half-written files
         (``.<name>.<hex>.tmp`` of :func:`avatar_bench.io.atomic_path`). Call it under :meth:`lock` only."""

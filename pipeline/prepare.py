@@ -15,6 +15,12 @@ frames, then selection), each part file atomically; a killed run loses at most t
 checkpoint. A rerun skips source records already listed (except transient failures such as a failed download,
 which are tried again), videos already finished (selection row, or rejected by probe or activity) and reuses
 the probe/activity rows of half-done videos.
+
+Chunked (the Prefect flows, :mod:`pipeline.chunks`): :func:`plan_prepare` (sources listed, under the lock) cuts
+the videos left into chunks, :func:`prepare_chunk` processes one chunk wherever the work folder is visible (CSV
+clips are downloaded there) and writes its rows as part files, :func:`finish_prepare` (under the lock again)
+merges the tables and writes the summary. :func:`prepare` is the same steps in one process (``workers``: its
+process pool).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.activity import ActivityConfig
+from pipeline.chunks import Chunk, make_chunks, require_visible
 from pipeline.config import StrictConfig, require
 from pipeline.frames import FrameConfig
 from pipeline.layout import PREPARE_STAGES, WorkDir
@@ -35,7 +42,7 @@ from pipeline.prepare_state import REFUSED_DOWNLOADS, reconcile
 from pipeline.probe import ProbeConfig, ProbeFilter
 from pipeline.records import STATUS_OK, ActivityRecord, ProbeRecord, VideoRecord
 from pipeline.sources import check_source, iter_source
-from pipeline.sources.vggsound import RETRYABLE, DownloadConfig
+from pipeline.sources.vggsound import RETRYABLE, DownloadConfig, fetch_clips
 from pipeline.stats import StageStats
 from pipeline.video_stages import VideoOutcome
 from pipeline.workers import run_videos
@@ -66,11 +73,12 @@ class PrepareConfig(StrictConfig):
 
 
 class _Manifests:
-    """The five stage manifests, flushed together in stage order."""
+    """Stage manifests (default: all five), flushed together in stage order."""
 
-    def __init__(self, work: WorkDir):
+    def __init__(self, work: WorkDir, stages: tuple[str, ...] = PREPARE_STAGES):
+        self.stages = stages
         self.m: dict[str, Manifest] = {name: work.manifest(name, flush_every=_NEVER, flush_seconds=_NEVER)
-                                       for name in PREPARE_STAGES}
+                                       for name in stages}
         self.last = time.monotonic()
         self.since = 0
 
@@ -83,13 +91,38 @@ class _Manifests:
             self.checkpoint()
 
     def checkpoint(self) -> None:
-        for name in PREPARE_STAGES:
+        for name in self.stages:
             self.m[name].flush()
         self.last, self.since = time.monotonic(), 0
 
     def finalize(self) -> dict[str, Any]:
         self.checkpoint()
-        return {name: self.m[name].finalize() for name in PREPARE_STAGES}  # an empty stage keeps its columns
+        return {name: self.m[name].finalize() for name in self.stages}  # an empty stage keeps its columns
+
+
+@dataclass(slots=True)
+class PreparePlan:
+    """What a prepare run has left to do, decided under the work folder's lock (:func:`plan_prepare`)."""
+
+    source: str
+    config: PrepareConfig
+    todo: list[VideoRecord]  # ok source videos not finished yet
+    probes: dict[str, ProbeRecord]  # probe rows of half-done videos (not probed again)
+    activities: dict[str, ActivityRecord]
+    fetch: list[VideoRecord] = field(default_factory=list)  # CSV rows whose clips the chunks download
+    counts: dict[str, int] = field(default_factory=dict)  # new_source_records, leftovers_removed
+    reset: list[str] = field(default_factory=list)  # what changed settings made stale (prepare_state)
+    started: float = field(default_factory=time.monotonic)
+
+    def chunks(self, size: int) -> list[Chunk[VideoRecord]]:
+        """The videos left (clips to download included), ``size`` per chunk, each with the probe/activity rows of
+        its half-done videos."""
+        chunks = make_chunks(self.fetch + self.todo, size)
+        for chunk in chunks:
+            ids = [v.video_id for v in chunk.items]
+            chunk.context = {"probes": {i: self.probes[i] for i in ids if i in self.probes},
+                             "activities": {i: self.activities[i] for i in ids if i in self.activities}}
+        return chunks
 
 
 def prepare(source: str, work_dir: str | os.PathLike, config: PrepareConfig | None = None, *,
@@ -112,31 +145,103 @@ def prepare(source: str, work_dir: str | os.PathLike, config: PrepareConfig | No
     config = config or PrepareConfig()
     check_source(source)
     work = WorkDir(work_dir)
-    started = time.monotonic()
     with work.lock("avatar-pipeline prepare"):
-        removed = work.sweep_leftovers()
-        reset = reconcile(work, config, redo)
-        manifests = _Manifests(work)
-        n_new = _source_stage(source, work, config, manifests, progress)
-        todo, probes, activities = _pending(manifests)
-        log.info("%d videos to process (%d listed)", len(todo), len(manifests["videos"].done_ids()))
-        probe_filter = ProbeFilter(config.probe)  # one per run: its counts cover every video it judged
-        for outcome in run_videos(todo, probes, activities, config, str(work.frames), progress, probe_filter):
+        plan = plan_prepare(source, work, config, progress=progress, redo=redo)
+        run = process_videos(work, plan.todo, plan.probes, plan.activities, config, progress)
+        return finish_prepare(work, plan, run)
+
+
+def plan_prepare(source: str, work: WorkDir, config: PrepareConfig, *, progress: bool = False,
+                 redo: Iterable[str] = (), fetch: bool = True) -> PreparePlan:
+    """Sweep leftovers, reset what changed settings made stale, run the source stage (listing, and downloads
+    unless ``fetch`` is false: then the chunks download) and find the videos left. The caller holds the lock."""
+    started = time.monotonic()
+    removed = work.sweep_leftovers()
+    reset = reconcile(work, config, redo)
+    later: list[VideoRecord] = []
+    n_new = _source_stage(source, work, config, _Manifests(work, ("videos",)), progress, None if fetch else later)
+    todo, probes, activities = _pending(_Manifests(work))
+    log.info("%d videos to process, %d clips to download (%d listed)", len(todo), len(later),
+             len(work.manifest("videos").done_ids()))
+    return PreparePlan(source, config, todo, probes, activities, later, reset=reset, started=started,
+                       counts={"new_source_records": n_new, "leftovers_removed": removed})
+
+
+def process_videos(work: WorkDir, videos: list[VideoRecord], probes: dict[str, ProbeRecord],
+                   activities: dict[str, ActivityRecord], config: PrepareConfig,
+                   progress: bool = False) -> StageStats:
+    """Run the per-video chain (with ``config.workers`` processes) and write the videos' rows as part files, in
+    stage order, every ``checkpoint_every`` videos. Return this run's counts: ``processed``, the videos it kept
+    and rejected (per reason), ``frames``, and the probe filter's verdicts (``parts["filter"]``)."""
+    manifests = _Manifests(work, PREPARE_STAGES[1:])  # probe, activity, frames, selection: not the source rows
+    probe_filter = ProbeFilter(config.probe)  # one per run: its counts cover every video it judged
+    run = StageStats(stage="prepare", unit="video", headline="{kept} videos, {frames} frames", processed=len(videos))
+    try:
+        for outcome in run_videos(videos, probes, activities, config, str(work.frames), progress, probe_filter):
             _record(outcome, manifests)
+            if outcome.final_reason:
+                run.reject(outcome.final_reason)
+            else:
+                run.keep()
+            run.count("frames", len(outcome.frames))
             manifests.tick(config)
-        tables = manifests.finalize()
-        _remove_unlisted_frames(work, tables["frames"])
-        stats = summarize(tables)
-        stats.parts["filter"] = probe_filter.stats
-        stats.processed, stats.skipped = len(todo), stats.counts["videos_ok"] - len(todo)
-        stats.counts.update(new_source_records=n_new, leftovers_removed=removed)
-        stats.seconds = time.monotonic() - started
-        stats.info.update(source=source, work_dir=str(work.root), config=config.to_dict(), reset=reset)
-        work.write_summary(stats)
+    finally:
+        manifests.checkpoint()  # rows already processed are kept, even on an error
+    run.parts["filter"] = probe_filter.stats
+    return run
+
+
+def prepare_chunk(work_dir: str | os.PathLike, chunk: Chunk[VideoRecord], config: PrepareConfig) -> StageStats:
+    """Process one chunk of a :class:`PreparePlan` (in any process that sees the work folder); see
+    :func:`process_videos` for what it writes and returns (``seconds``: this chunk's time).
+
+    Raises:
+        PipelineError: the work folder is not visible here.
+    """
+    started = time.monotonic()
+    work = WorkDir(work_dir)
+    require_visible(work, f"prepare chunk {chunk.name}")
+    videos, fetched = [v for v in chunk.items if v.path], StageStats(stage="sources", unit="video")
+    if len(videos) < len(chunk):  # its CSV rows: download first, their source rows written before any later row
+        manifest = work.manifest("videos", flush_every=_NEVER, flush_seconds=_NEVER)
+        try:
+            for record in fetch_clips([v for v in chunk.items if not v.path], work.videos, config.download):
+                manifest.append(record)
+                if record.ok:
+                    videos.append(record)
+                    fetched.count("downloaded")
+                else:
+                    fetched.reject(record.reason)
+        finally:
+            manifest.flush()  # a part file only: merging is the planner's (finish_prepare)
+    run = process_videos(work, videos, chunk.context.get("probes", {}), chunk.context.get("activities", {}), config)
+    run.merge(fetched)
+    run.processed += fetched.n_rejected
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def finish_prepare(work: WorkDir, plan: PreparePlan, run: StageStats) -> StageStats:
+    """Merge every table's parts (atomic replace), delete JPEGs no kept frame points to, write the summary.
+    ``run``: the counts of every video of the plan (one :func:`process_videos`, or the chunks' merged). The
+    caller holds ``work.lock``."""
+    tables = _Manifests(work).finalize()
+    frames = tables["frames"]
+    work.remove_frames_except(set(frames.loc[frames["status"] == STATUS_OK, "image_path"]) if len(frames) else set())
+    stats = summarize(tables)
+    stats.parts["filter"] = run.parts.get("filter") or StageStats(stage="probe", unit="video")
+    processed = len(plan.todo) + run.counts["downloaded"]  # downloaded by the chunks, then processed
+    stats.processed, stats.skipped = processed, stats.counts["videos_ok"] - processed
+    stats.counts.update(plan.counts)
+    stats.seconds = time.monotonic() - plan.started
+    stats.info.update(source=plan.source, work_dir=str(work.root), config=plan.config.to_dict(), reset=plan.reset)
+    work.write_summary(stats)
     return stats
 
 
-def _source_stage(source: str, work: WorkDir, config: PrepareConfig, manifests: _Manifests, progress: bool) -> int:
+def _source_stage(source: str, work: WorkDir, config: PrepareConfig, manifests: _Manifests, progress: bool,
+                  later: list[VideoRecord] | None = None) -> int:
+    """List (and download) the source's records not listed yet; with ``later``, CSV rows to download go there."""
     from pipeline.progress import bar
 
     videos = manifests["videos"]
@@ -147,8 +252,11 @@ def _source_stage(source: str, work: WorkDir, config: PrepareConfig, manifests: 
         log.info("%d source record(s) that failed before (e.g. a download) are tried again", retry)
     n = 0
     with bar(desc="sources", unit="video", enabled=progress) as pbar:
-        for record in iter_source(source, work.videos, config.download, skip):
-            videos.append(record)
+        for record in iter_source(source, work.videos, config.download, skip, fetch=later is None):
+            if later is not None and record.ok and not record.path:
+                later.append(record)
+            else:
+                videos.append(record)
             n += 1
             pbar.update()
             manifests.tick(config)
@@ -174,21 +282,6 @@ def _record(outcome: VideoOutcome, manifests: _Manifests) -> None:
     manifests["frames"].extend(outcome.frames)
     if outcome.selection is not None:
         manifests["selection"].append(outcome.selection)
-
-
-def _remove_unlisted_frames(work: WorkDir, frames) -> None:
-    """Delete JPEGs no kept frame row points to (frames of a choice redone with other settings)."""
-    if not work.frames.is_dir():
-        return
-    keep = set(frames.loc[frames["status"] == STATUS_OK, "image_path"]) if len(frames) else set()
-    for folder in os.scandir(work.frames):
-        if not folder.is_dir(follow_symlinks=False):
-            continue
-        for entry in os.scandir(folder.path):
-            if entry.name.endswith(".jpg") and entry.path not in keep:
-                os.unlink(entry.path)
-        if not any(os.scandir(folder.path)):
-            os.rmdir(folder.path)
 
 
 def summarize(tables: dict[str, Any]) -> StageStats:

@@ -5,18 +5,27 @@ frame (per video, the audio is decoded once), apply the scenario rules, segment 
 embedding per frame, all its boxes in one prompt batch) and append one manifest row per frame. Rows are written
 through :class:`pipeline.manifest.Manifest`: a killed run loses at most the unflushed rows, and a rerun skips the
 frames already in the manifest.
+
+Chunked (the Prefect flows, :mod:`pipeline.chunks`): :func:`plan_proposals` (under the lock) finds the frames left,
+:func:`propose_chunk` proposes one chunk of them wherever the work folder is visible (the backends are built
+once per thread and reused by its next chunks) and :func:`finish_proposals` merges the table and writes the
+summary; :func:`propose` is the same steps in one process.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from avatar_bench import rle
+from pipeline.chunks import Chunk, make_chunks, require_visible
 from pipeline.config import from_dict
 from pipeline.errors import PipelineError
 from pipeline.layout import WorkDir
@@ -178,32 +187,111 @@ def propose(work_dir: str | Path, config: ProposeConfig | dict | None = None, *,
     """
     cfg = config if isinstance(config, ProposeConfig) else from_dict(ProposeConfig, config or {})
     work = WorkDir(work_dir)
-    tax = load_taxonomy(cfg.taxonomy) if cfg.taxonomy else default_taxonomy()
+    tax = taxonomy(cfg)
     frames = read_frames(work.root)
     with work.lock("avatar-pipeline propose"):
-        # Nothing to propose (every video rejected) still writes an empty table with the record's columns.
-        manifest = work.manifest("proposals", flush_every=cfg.flush_every)
-        current = {f.frame_id for f in frames}
-        stale = manifest.remove(manifest.done_ids() - current) if manifest.exists() else 0  # frames prepare dropped
-        settings = proposal_settings(cfg)
-        redone = reconcile(work, manifest, settings, pushed)  # frames proposed with other settings
-        done = manifest.done_ids()
-        todo = [f for f in frames if f.frame_id not in done]
+        plan = plan_proposals(work, cfg, frames, pushed=pushed)
         start = time.monotonic()
-        if todo:
-            backends = Backends(cfg, settings)
-            with manifest:
-                for b in range(0, len(todo), cfg.batch_size):
-                    records = _process_batch(todo[b:b + cfg.batch_size], backends, cfg, tax)
-                    manifest.extend(records)
-                    if progress:
-                        progress(len(records))
-        manifest.finalize()
-        stats = _stats(manifest.records(), len(frames), len(todo), time.monotonic() - start)
-        stats.counts["stale_removed"] = stale
-        stats.counts.update(redone)
-        stats.info["manifest"] = str(manifest.path)
-        work.write_summary(stats)
+        if plan.todo:
+            write_proposals(work, plan.todo, cfg, Backends(cfg, plan.settings), tax, progress=progress)
+        return finish_proposals(work, plan, time.monotonic() - start)
+
+
+@dataclass(slots=True)
+class ProposePlan:
+    """The frames a propose run has left (kept frames without a proposal), decided under the lock."""
+
+    n_frames: int  # kept frames of the work folder
+    todo: list[FrameRecord]  # by video, then time
+    stale: int  # proposals dropped: their frames are no longer kept
+    settings: dict  # what this run's proposals record (:func:`pipeline.proposals.provenance.proposal_settings`)
+    redone: dict[str, int]  # ``stale_redone``, ``stale_kept_pushed`` (proposals made with other settings)
+
+    def chunks(self, size: int) -> list[Chunk[FrameRecord]]:
+        """About ``size`` frames per chunk; a video's frames stay in one chunk (its audio is decoded once)."""
+        return make_chunks(self.todo, size, group=lambda f: f.video_id)
+
+
+def plan_proposals(work: WorkDir, cfg: ProposeConfig, frames: list[FrameRecord] | None = None, *,
+                   pushed: str | None = None) -> ProposePlan:
+    """Drop the proposals of frames prepare no longer keeps and those made with other settings
+    (:func:`pipeline.proposals.provenance.reconcile`, ``pushed`` as in :func:`propose`), find the frames left.
+    The caller holds the lock.
+
+    Raises:
+        PipelineError: stale frames are already in Label Studio and ``pushed`` is ``None`` (before any work).
+    """
+    frames = read_frames(work.root) if frames is None else frames
+    # Nothing to propose (every video rejected) still writes an empty table with the record's columns.
+    manifest = work.manifest("proposals")
+    current = {f.frame_id for f in frames}
+    stale = manifest.remove(manifest.done_ids() - current) if manifest.exists() else 0  # frames prepare dropped
+    settings = proposal_settings(cfg)
+    redone = dict(reconcile(work, manifest, settings, pushed))
+    done = manifest.done_ids()
+    return ProposePlan(len(frames), [f for f in frames if f.frame_id not in done], stale, settings, redone)
+
+
+def taxonomy(cfg: ProposeConfig) -> Taxonomy:
+    """The run's categories: ``cfg.taxonomy`` or annotations/taxonomy.yaml."""
+    return load_taxonomy(cfg.taxonomy) if cfg.taxonomy else default_taxonomy()
+
+
+def write_proposals(work: WorkDir, frames: list[FrameRecord], cfg: ProposeConfig, backends: Backends, tax: Taxonomy,
+                    progress: Callable[[int], None] | None = None) -> StageStats:
+    """Propose ``frames`` batch by batch and write their rows as part files; return this run's counts."""
+    manifest = work.manifest("proposals", flush_every=cfg.flush_every)
+    run = StageStats(stage="propose", unit="frame", processed=len(frames), headline="{kept} frames")
+    try:
+        for b in range(0, len(frames), cfg.batch_size):
+            records = _process_batch(frames[b:b + cfg.batch_size], backends, cfg, tax)
+            manifest.extend(records)
+            for r in records:
+                if r.ok:
+                    run.keep()
+                else:
+                    run.reject(r.reason)
+            if progress:
+                progress(len(records))
+    finally:
+        manifest.flush()  # rows already proposed are kept, even on an error
+    return run
+
+
+_LOCAL = threading.local()  # this thread's backends: (config key, Backends, Taxonomy)
+
+
+def propose_chunk(work_dir: str | Path, chunk: Chunk[FrameRecord], config: ProposeConfig) -> StageStats:
+    """Propose one chunk of a :class:`ProposePlan` (in any process that sees the work folder); the backends are
+    built on the thread's first chunk and reused while the settings stay the same.
+
+    Raises:
+        PipelineError: the work folder is not visible here; a backend cannot be built.
+    """
+    started = time.monotonic()
+    work = WorkDir(work_dir)
+    require_visible(work, f"propose chunk {chunk.name}")
+    key = json.dumps(config.to_dict(), sort_keys=True, default=str)
+    if getattr(_LOCAL, "key", None) != key:
+        _LOCAL.key, _LOCAL.backends = None, None  # the old models go before the new ones load
+        _LOCAL.backends = Backends(config)
+        _LOCAL.tax = taxonomy(config)
+        _LOCAL.key = key
+    run = write_proposals(work, chunk.items, config, _LOCAL.backends, _LOCAL.tax)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def finish_proposals(work: WorkDir, plan: ProposePlan, seconds: float) -> StageStats:
+    """Merge the proposals' parts into the table (atomic replace) and write the summary; the caller holds the
+    lock. ``seconds``: the time spent proposing (``frames_per_s``)."""
+    manifest = work.manifest("proposals")
+    manifest.finalize()
+    stats = _stats(manifest.records(), plan.n_frames, len(plan.todo), seconds)
+    stats.counts["stale_removed"] = plan.stale
+    stats.counts.update(plan.redone)
+    stats.info["manifest"] = str(manifest.path)
+    work.write_summary(stats)
     return stats
 
 

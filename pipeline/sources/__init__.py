@@ -58,7 +58,7 @@ def check_source(spec: str) -> tuple[str, str]:
 
 
 def iter_source(spec: str, videos_dir: str | os.PathLike, download=None,
-                skip: set[str] | frozenset[str] = frozenset()) -> Iterator[VideoRecord]:
+                skip: set[str] | frozenset[str] = frozenset(), fetch: bool = True) -> Iterator[VideoRecord]:
     """Records of a source spec, minus the ids in ``skip`` (recorded by an earlier run).
 
     Args:
@@ -66,12 +66,14 @@ def iter_source(spec: str, videos_dir: str | os.PathLike, download=None,
         videos_dir: where downloaded clips go (CSV sources only).
         download: a :class:`~pipeline.sources.vggsound.DownloadConfig` (CSV sources only).
         skip: ids to leave out.
+        fetch: download CSV clips here; ``False``: their ok rows come out without a ``path``, to be fetched
+            later (:func:`pipeline.sources.vggsound.fetch_clips`).
     """
     kind, value = check_source(spec)
     if kind == "csv":
         from pipeline.sources.vggsound import prepare_vggsound
 
-        yield from prepare_vggsound(value, videos_dir, download, skip=skip)
+        yield from prepare_vggsound(value, videos_dir, download, skip=skip, fetch=fetch)
         return
     if kind == "synth":
         from pipeline.sources.synth import prepare_synth as prepare

@@ -22,7 +22,7 @@ import string
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +106,7 @@ def read_vggsound_csv(path: str | os.PathLike) -> Iterator[VideoRecord]:
 
 
 def prepare_vggsound(csv_path: str | os.PathLike, videos_dir: str | os.PathLike, config: DownloadConfig | None = None,
-                     skip: set[str] | frozenset[str] = frozenset()) -> Iterator[VideoRecord]:
+                     skip: set[str] | frozenset[str] = frozenset(), fetch: bool = True) -> Iterator[VideoRecord]:
     """Read a VGGSound CSV and download its clips (``config.workers`` at a time), yielding every record.
 
     Args:
@@ -114,21 +114,43 @@ def prepare_vggsound(csv_path: str | os.PathLike, videos_dir: str | os.PathLike,
         videos_dir: where ``<video_id>.mp4`` clips go.
         config: download settings.
         skip: ids already recorded by an earlier run (not yielded again).
+        fetch: download here; ``False``: ok rows come out without a ``path``, for :func:`fetch_clips` later
+            (chunk by chunk, on other machines).
 
     Yields:
         One :class:`VideoRecord` per CSV row (ok with its local path, or rejected with a reason), in
         completion order.
     """
-    config = config or DownloadConfig()
     rows = (r for r in read_vggsound_csv(csv_path) if r.video_id not in skip)
+    if not fetch:
+        yield from rows
+        return
+    bad: list[VideoRecord] = []
+
+    def good_rows() -> Iterator[VideoRecord]:
+        for record in rows:
+            if record.ok:
+                yield record
+            else:
+                bad.append(record)
+
+    for record in fetch_clips(good_rows(), videos_dir, config):
+        yield from bad
+        bad.clear()
+        yield record
+    yield from bad
+
+
+def fetch_clips(records: Iterable[VideoRecord], videos_dir: str | os.PathLike,
+                config: DownloadConfig | None = None) -> Iterator[VideoRecord]:
+    """Download and cut the clips of ok CSV records (``config.workers`` at a time, a bounded queue: a 70k-row
+    CSV is not queued at once); yield each record with its ``path`` or rejected with a reason, as they finish."""
+    config = config or DownloadConfig()
     with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
         pending = set()
-        for record in rows:
-            if not record.ok:
-                yield record
-                continue
+        for record in records:
             pending.add(pool.submit(download_clip, record, videos_dir, config))
-            if len(pending) >= 2 * max(1, config.workers):  # bounded: a 70k-row CSV is not queued at once
+            if len(pending) >= 2 * max(1, config.workers):
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in done)
         for future in as_completed(pending):

@@ -13,15 +13,22 @@ def label_studio(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def prefect_stack(request, tmp_path_factory):
-    """Prefect server + process pool + `prefect deploy --all` + a worker, once per session."""
-    base = tmp_path_factory.mktemp("prefect")
+def prefect_server(tmp_path_factory):
+    """A real Prefect server (its own PREFECT_HOME and AVATAR_WORK_DIR), spawned once per session; call
+    ``wait_healthy()`` before the first request."""
     ls_services.start_reaper(tmp_path_factory.getbasetemp())  # before the first service starts
-    stack = PrefectStack(base)
-    stack.spawn_server()  # boots while Label Studio starts
+    stack = PrefectStack(tmp_path_factory.mktemp("prefect"))
+    stack.spawn_server()
     try:
-        stack.connect(request.getfixturevalue("label_studio"))
-        stack.start()
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_stack(request, prefect_server):
+    """The server + process pool + `prefect deploy --all` + a worker, with Label Studio in the worker's env."""
+    prefect_server.connect(request.getfixturevalue("label_studio"))  # Label Studio starts while the server boots
+    prefect_server.start()
+    yield prefect_server
+    prefect_server.stop_worker()

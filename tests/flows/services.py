@@ -86,13 +86,17 @@ class PrefectStack:
         """Start the server without waiting (Label Studio starts meanwhile)."""
         self.server = self._spawn("server", "server", "start", "--host", "127.0.0.1", "--port", str(self.port))
 
-    def start(self) -> None:
-        """Wait for the server, then the GPU limit (REST), the pool and the deployments (CLI), and a worker."""
+    def wait_healthy(self) -> None:
+        """Wait for the server to answer /api/health (RuntimeError with its log if it does not within 180 s)."""
         deadline = time.monotonic() + 180
         while not self.healthy():
             if self.server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Prefect server did not start: {(self.base / 'server.log').read_text()[-2000:]}")
             time.sleep(0.5)
+
+    def start(self) -> None:
+        """Wait for the server, then the GPU limit (REST), the pool and the deployments (CLI), and a worker."""
+        self.wait_healthy()
         resp = httpx.post(f"{self.api}/v2/concurrency_limits/", json={"name": "avatar-gpu", "limit": 1}, timeout=30)
         if resp.status_code not in (200, 201, 409):
             raise RuntimeError(f"creating the avatar-gpu limit: HTTP {resp.status_code} {resp.text[:300]}")
@@ -113,8 +117,11 @@ class PrefectStack:
         """A crash: SIGKILL the worker and the flow runs it started."""
         _stop(self.worker, signals=(signal.SIGKILL,), grace=5)
 
-    def stop(self) -> None:
+    def stop_worker(self) -> None:
         _stop(self.worker)
+
+    def stop(self) -> None:
+        self.stop_worker()
         _stop(self.server, signals=(signal.SIGINT, signal.SIGTERM))
 
     # ------------------------------------------------------------------ runs
@@ -136,15 +143,16 @@ class PrefectStack:
         return httpx.get(f"{self.api}/flow_runs/{run_id}", timeout=10).json()
 
     def task_runs(self, run_id: str) -> list[dict[str, Any]]:
-        """Task runs of a flow run and of its subflows."""
-        runs = httpx.post(f"{self.api}/flow_runs/filter", timeout=10, json={"limit": 200}).json()
-        tasks = httpx.post(f"{self.api}/task_runs/filter", timeout=10, json={"limit": 200}).json()
+        """Task runs of a flow run and of its subflows (a subflow's run points at the task run that called it)."""
         family: set[str] = {run_id}
-        while True:  # a subflow's run points at the parent's task run that called it
-            parents = {t["id"] for t in tasks if t["flow_run_id"] in family}
-            grown = family | {r["id"] for r in runs if r.get("parent_task_run_id") in parents}
+        while True:
+            tasks = httpx.post(f"{self.api}/task_runs/filter", timeout=10, json={
+                "task_runs": {"flow_run_id": {"any_": sorted(family)}}, "limit": 200}).json()
+            children = httpx.post(f"{self.api}/flow_runs/filter", timeout=10, json={
+                "flow_runs": {"parent_task_run_id": {"any_": [t["id"] for t in tasks]}}, "limit": 200}).json()
+            grown = family | {r["id"] for r in children}
             if grown == family:
-                return [t for t in tasks if t["flow_run_id"] in family]
+                return tasks
             family = grown
 
     def artifact(self, key: str) -> str:
@@ -156,3 +164,9 @@ class PrefectStack:
         logs = httpx.post(f"{self.api}/logs/filter", timeout=10,
                           json={"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}).json()
         return "\n".join(entry["message"] for entry in logs)
+
+    def flow_runs(self, flow_name: str) -> list[dict[str, Any]]:
+        """Runs of a flow, oldest first."""
+        return httpx.post(f"{self.api}/flow_runs/filter", timeout=10,
+                          json={"flows": {"name": {"any_": [flow_name]}}, "sort": "EXPECTED_START_TIME_ASC",
+                                "limit": 200}).json()

@@ -15,7 +15,7 @@ def test_push_and_pull_deployments_are_idempotent(prefect_stack, label_studio, t
     cats = tmp_path / "categories.json"
     AvatarDataset(categories=CATEGORIES).save(cats)
     params = {"batch": "hand", "categories": str(cats)}
-    _, state = prefect_stack.run("avatar-review-push/default", params)
+    _, state = prefect_stack.run("avatar-review-push/push", params)
     assert state == "COMPLETED"
     assert "| push | 3 new + 0 already |" in prefect_stack.artifact("review-push-hand")
     client = label_studio.client()
@@ -25,7 +25,7 @@ def test_push_and_pull_deployments_are_idempotent(prefect_stack, label_studio, t
     for task_id in tasks.values():  # an annotator accepts every proposal
         result = client.sdk.predictions.list(task=task_id)[0].result
         client.sdk.annotations.create(id=task_id, result=result, was_cancelled=False, ground_truth=False)
-    _, state = prefect_stack.run("avatar-review-pull/default", params)
+    _, state = prefect_stack.run("avatar-review-pull/pull", params)
     assert state == "COMPLETED"
     assert "3/3 tasks annotated (100 %)" in prefect_stack.artifact("review-pull-hand")
     out = prefect_stack.work_dir / "annotations"
@@ -39,7 +39,7 @@ def test_push_fails_clearly_when_label_studio_is_down(prefect_stack, tmp_path):
     cats = tmp_path / "categories.json"
     AvatarDataset(categories=CATEGORIES).save(cats)
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
-    run_id, state = prefect_stack.run("avatar-review-push/default", {"batch": "down", "categories": str(cats)},
+    run_id, state = prefect_stack.run("avatar-review-push/push", {"batch": "down", "categories": str(cats)},
                                       job_env={"LABEL_STUDIO_URL": dead, "AVATAR_RETRY_DELAYS": "0,0"})
     assert state == "FAILED"
     message = prefect_stack.flow_run(run_id)["state"]["message"]

@@ -14,7 +14,6 @@ from pycocotools.coco import COCO
 from avatar_bench.format import AvatarDataset
 from avatar_bench.submission import write_submission
 from avatar_bench.synth import generate
-from pipeline.proposals.config import ProposeConfig
 from pipeline.review import config as C
 from pipeline.review.tasks import frame_choice, instance_results, reject_result
 from tests.flows import synth_truth
@@ -66,11 +65,10 @@ def test_annotation_batch_end_to_end(prefect_stack, label_studio, tmp_path):
              duration_s=8.0)
     work = prefect_stack.work_dir / "batches" / "e2e"
     params = {"source": f"synth:{synth}", "batch": "e2e", "categories": str(synth / "annotations" / "test.json"),
-              "prepare_config": {"checkpoint_every": 1, "frames": {"n_frames": 3}},
-              "propose_config": ProposeConfig.no_weights().to_dict()}
+              "prepare_config": {"checkpoint_every": 1, "frames": {"n_frames": 3}}, "chunk_videos": 2}
 
     # 1. the worker dies (SIGKILL, with its flow run) once one video is prepared
-    first, _ = prefect_stack.run("avatar-annotation-batch/default", params, watch=False)
+    first, _ = prefect_stack.run("avatar-annotation-batch/no-weights", params, watch=False)
     parts = work / "manifests" / "selection.parts"
     wait_for(lambda: parts.exists() and any(parts.glob("*.parquet")), 240, "the first prepared video",
              prefect_stack, first)
@@ -80,7 +78,7 @@ def test_annotation_batch_end_to_end(prefect_stack, label_studio, tmp_path):
 
     # 2. a new worker; the rerun resumes (on Dask this time) and completes
     prefect_stack.start_worker()
-    second, state = prefect_stack.run("avatar-annotation-batch/default", {**params, "task_runner": "dask"},
+    second, state = prefect_stack.run("avatar-annotation-batch/no-weights", {**params, "task_runner": "dask"},
                                       job_env={"AVATAR_DASK_WORKERS": "1"}, timeout=400)
     assert state == "COMPLETED", prefect_stack.logs(second)[-3000:]
     summary = json.loads((work / "prepare_summary.json").read_text())
@@ -95,17 +93,19 @@ def test_annotation_batch_end_to_end(prefect_stack, label_studio, tmp_path):
     assert f"| push | {len(frames)} new + 0 already |" in report  # the killed run never reached push
     assert f"0/{len(frames)} tasks annotated" in report
 
-    # 3. a third run finds everything done: cached stage tasks, nothing pushed twice
-    third, state = prefect_stack.run("avatar-annotation-batch/default", params)
+    # 3. a third run finds everything done: the plans find nothing left, no chunk runs, nothing pushed twice
+    third, state = prefect_stack.run("avatar-annotation-batch/no-weights", params)
     assert state == "COMPLETED"
-    states = {t["name"].rsplit("-", 1)[0]: t["state_name"] for t in prefect_stack.task_runs(third)}
-    assert states["prepare"] == states["propose"] == "Cached", states
+    names = {t["name"].rsplit("-", 1)[0] for t in prefect_stack.task_runs(third)}
+    assert {"prepare-plan", "prepare-finish", "propose-plan", "propose-finish"} <= names, names
+    assert not {"prepare-chunk", "propose-chunk"} & names, names
+    assert "none this run" in prefect_stack.artifact("prepare-e2e")
     assert f"| push | 0 new + {len(frames)} already |" in prefect_stack.artifact("batch-e2e")
 
     # 4. annotators at work, then the pull deployment and the export CLI
     roles = annotate(client, project, synth, frames)
     assert roles["corrected"] and roles["accepted"] and roles["rejected"]
-    _, state = prefect_stack.run("avatar-review-pull/default", {"batch": "e2e", "categories": params["categories"]})
+    _, state = prefect_stack.run("avatar-review-pull/pull", {"batch": "e2e", "categories": params["categories"]})
     assert state == "COMPLETED"
     assert f"{len(frames)}/{len(frames)} tasks annotated" in prefect_stack.artifact("review-pull-e2e")
     quality = prefect_stack.artifact("proposal-quality-e2e")  # the pull flow's proposal-quality report

@@ -131,6 +131,49 @@ def test_failed_downloads_are_tried_again_by_the_next_run(server, tmp_path):
     assert _Handler.hits["comes_back1.mp4"] >= 1 and _Handler.hits["missing_404.mp4"] == 0  # a 404 is not retried
 
 
+def test_chunks_download_their_own_clips_with_the_same_result(server, tmp_path):
+    """The flows list a CSV under the lock and let each chunk download its clips (on any machine): the tables
+    are those of one ``prepare`` run; a failed download is a reason, and a later plan fetches it again."""
+    import json
+
+    from pipeline.layout import WorkDir
+    from pipeline.prepare import finish_prepare, plan_prepare, prepare_chunk
+    from pipeline.stats import StageStats
+
+    csv = tmp_path / "vgg.csv"
+    csv.write_text(f"{GOOD},0,dog,test\ncomes_back1,0,cat,train\nmissing_404,0,cow,train\nbad id,1,x,test\n",
+                   encoding="utf-8")
+    cfg = PrepareConfig(download=DownloadConfig(url_template=server, retries=0, backoff_s=0.01, socket_timeout_s=5,
+                                                preset="ultrafast"))
+    work = WorkDir(tmp_path / "chunked")
+
+    def chunked():
+        with work.lock("test"):
+            plan = plan_prepare(f"csv:{csv}", work, cfg, fetch=False)
+            run = StageStats(stage="prepare", unit="video")
+            for chunk in plan.chunks(2):
+                run.merge(prepare_chunk(work.root, chunk, cfg))
+            return plan, run, finish_prepare(work, plan, run)
+
+    _Handler.down.add("comes_back1.mp4")
+    try:
+        plan, run, first = chunked()
+    finally:
+        _Handler.down.discard("comes_back1.mp4")
+    assert sorted(r.video_id for r in plan.fetch) == [f"{GOOD}_000000", "comes_back1_000000", "missing_404_000000"]
+    assert run.rejected == {"download_failed": 1, "unavailable": 1} and run.counts["downloaded"] == 1
+    assert first.kept == 1 and first.processed == 1 and first.rejected == {"download_failed": 1, "unavailable": 1,
+                                                                            "bad_id": 1}
+    plan, _, again = chunked()  # the site is back: only the transient failure is fetched again
+    assert [r.video_id for r in plan.fetch] == ["comes_back1_000000"] and again.kept == 2
+    whole = prepare(f"csv:{csv}", tmp_path / "whole", cfg)
+    assert whole.kept == 2 and whole.rejected == again.rejected == {"unavailable": 1, "bad_id": 1}
+    for stage in ("videos", "probe", "activity", "selection", "frames"):
+        ours, theirs = (json.dumps(sorted(w.manifest(stage).read().to_dict("records"), key=str), default=str)
+                        .replace(str(w.root), "<work>") for w in (work, WorkDir(tmp_path / "whole")))
+        assert ours == theirs, stage
+
+
 @pytest.mark.timeout(120)
 def test_a_killed_download_leaves_nothing_the_next_run_keeps(server, tmp_path):
     csv, work = tmp_path / "vgg.csv", tmp_path / "work"
