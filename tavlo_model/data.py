@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from avatar_bench.format import AvatarDataset
+from avatar_bench.window import model_window
 from tavlo_model.audio import slice_columns
 from tavlo_model.config import DataConfig, ModelConfig
 from tavlo_model.errors import TavloError
@@ -108,12 +109,9 @@ def usable(items: list[ClipItem]) -> list[ClipItem]:
 
 
 def window(anchor: int, fps: float, num_frames: int, clip_seconds: float, n_frames: int) -> tuple[list[int], float]:
-    """Frame indices of the window (clamped to the video) and the start time of its audio."""
-    d = clip_seconds / num_frames
-    t_anchor = anchor / fps
-    times = [t_anchor + (k - num_frames // 2) * d for k in range(num_frames)]
-    idx = [min(max(int(round(t * fps)), 0), n_frames - 1) for t in times]
-    return idx, times[0] - d / 2
+    """Frame indices of the window (clamped to the video) and the start time of its audio
+    (``avatar_bench.window.model_window``: the synth cue check places frames the same way)."""
+    return model_window(anchor, fps, num_frames, clip_seconds, n_frames)
 
 
 class ClipDataset(torch.utils.data.Dataset):
