@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 
+from avatar_bench.cli_help import DefaultsFormatter
 from avatar_bench.errors import AvatarError
 from tavlo_model.config import DataConfig, TrainConfig, load_config, to_dict
 from tavlo_model.logger import strict_json
@@ -93,7 +94,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
 
 def infer_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tavlo-infer", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    parser = _Parser(prog="tavlo-infer", formatter_class=DefaultsFormatter,
                      description="Heatmaps of every annotated frame, written as an avatar-eval submission.")
     parser.add_argument("--ckpt", required=True, help="checkpoint written by tavlo-train (best.pt or last.pt)")
     parser.add_argument("--gt", required=True, help="AVATAR-COCO file whose annotated frames are scored")
@@ -101,7 +102,7 @@ def infer_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="submission: .npz, .zip or a new (or empty) directory")
     parser.add_argument("--batch-size", type=_positive, default=32, help="clips per forward pass")
     parser.add_argument("--workers", type=_non_negative, default=2, help="decoding processes (0: in this one)")
-    parser.add_argument("--cache-dir", default="", help="frame cache folder (speeds up repeated runs)")
+    parser.add_argument("--cache-dir", default="", help="frame cache folder (speeds up repeated runs; default: none)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     _output_flags(parser)
     return parser

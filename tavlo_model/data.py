@@ -12,9 +12,9 @@ token position is the same place over time); evaluation resizes the whole frame.
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from avatar_bench.format import AvatarDataset
+from avatar_bench.naming import clip_file_name
+from avatar_bench.vggsound import RowProblem, read_rows
 from avatar_bench.window import model_window
 from tavlo_model.audio import slice_columns
 from tavlo_model.config import DataConfig, ModelConfig
@@ -48,7 +50,7 @@ def items_from_gt(gt: AvatarDataset, video_dir: str | os.PathLike) -> list[ClipI
     """One item per annotated frame, videos interleaved so neighbouring items come from different videos."""
     per_video = []
     for video in gt.videos:
-        path = Path(video_dir) / (video.file_name or f"{video.name}.mp4")
+        path = Path(video_dir) / (video.file_name or clip_file_name(video.name))
         per_video.append([ClipItem(str(path), video.name, im.frame_index, im.id)
                           for im in gt.images_by_video.get(video.id, [])])
     longest = max((len(v) for v in per_video), default=0)
@@ -56,25 +58,27 @@ def items_from_gt(gt: AvatarDataset, video_dir: str | os.PathLike) -> list[ClipI
 
 
 def items_from_csv(csv_path: str | os.PathLike, video_dir: str | os.PathLike, split: str) -> list[ClipItem]:
-    """Training items from VGGSound-style rows ``id,start_s,label,split``; files ``<id>_<start:06d>.mp4``."""
-    items, missing = [], 0
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        for n, row in enumerate(csv.reader(fh), 1):
-            if not row or row[0].startswith("#"):
-                continue
-            if len(row) < 4:
-                raise TavloError(f"{csv_path} line {n}: expected id,start_s,label,split, got {row}")
-            if row[3].strip() != split:
-                continue
-            try:
-                name = f"{row[0].strip()}_{int(float(row[1])):06d}"
-            except ValueError:
-                raise TavloError(f"{csv_path} line {n}: start_s {row[1]!r} is not a number") from None
-            path = Path(video_dir) / f"{name}.mp4"
-            if path.exists():
-                items.append(ClipItem(str(path), name))
-            else:
-                missing += 1
+    """Training items from VGGSound-style rows ``id,start_s,label,split`` (``avatar_bench.vggsound``, the one
+    reader); files ``<id>_<start:06d>.mp4`` (``avatar_bench.naming``). Bad rows and missing videos are logged
+    with their reasons and skipped."""
+    if not Path(csv_path).is_file():
+        raise TavloError(f"data.csv {csv_path}: file not found")
+    items, missing, problems = [], 0, Counter()
+    for row in read_rows(csv_path, check_split=False):
+        if isinstance(row, RowProblem):
+            problems[row.reason] += 1
+            if sum(problems.values()) <= 5:
+                log.warning("%s: %s (%s), skipped", csv_path, row.detail, row.reason)
+            continue
+        if row.split != split:
+            continue
+        path = Path(video_dir) / clip_file_name(row.name)
+        if path.exists():
+            items.append(ClipItem(str(path), row.name))
+        else:
+            missing += 1
+    if problems:
+        log.warning("%s: %d bad row(s) skipped: %s", csv_path, sum(problems.values()), dict(problems))
     if missing:
         log.warning("%s: %d %s-split video(s) not found in %s, skipped", csv_path, missing, split, video_dir)
     return items
@@ -86,7 +90,7 @@ def training_items(data: DataConfig) -> list[ClipItem]:
         gt_path = Path(data.root) / "annotations" / f"{data.train_split}.json"
         gt = AvatarDataset.load(gt_path, validate=False)
         video_dir = Path(data.videos or Path(data.root) / "videos")
-        return [ClipItem(str(video_dir / (v.file_name or f"{v.name}.mp4")), v.name) for v in gt.videos]
+        return [ClipItem(str(video_dir / (v.file_name or clip_file_name(v.name))), v.name) for v in gt.videos]
     if not data.csv:
         raise TavloError("data: expected data.root (an AVATAR-Synth folder) or data.csv + data.videos, got neither")
     return items_from_csv(data.csv, data.videos or Path(data.csv).parent / "videos", data.train_split)

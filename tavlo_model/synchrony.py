@@ -154,11 +154,12 @@ def block_grad_norms(model: torch.nn.Module) -> dict[str, float]:
 
 def train_synchrony(cfg: ModelConfig, steps: int = 300, batch: int = 16, lr: float = 1e-3, seed: int = 0,
                     num_negatives: int = -1, test_clips: int = 256, bag: str = "frame", categories: int = 0,
-                    same_video: int = 1) -> dict:
+                    same_video: int = 1, curve_every: int = 0) -> dict:
     """Train ``Tavlo(cfg)`` from scratch on fresh clips; return identity before/after, oracle, loss, grad norms.
 
     ``bag="clip"`` pools a positive pair over all T*H*W locations of the clip (one bag per clip, which hides the
-    frame that matched) instead of per frame. ``categories`` and ``same_video`` go to :func:`make_batch`.
+    frame that matched) instead of per frame. ``categories`` and ``same_video`` go to :func:`make_batch`;
+    ``curve_every`` > 0 records the test identity every that many steps (``"curve"``: ``[(step, identity)]``).
     """
     from tavlo_model.model import Tavlo
 
@@ -168,8 +169,10 @@ def train_synchrony(cfg: ModelConfig, steps: int = 300, batch: int = 16, lr: flo
     test = make_batch(test_clips, cfg, np.random.default_rng(seed + 10_000), categories=categories)
     start = identity(model, test)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, grads, t0 = [], [], time.perf_counter()
+    losses, grads, curve, t0 = [], [], [], time.perf_counter()
     for step in range(steps):
+        if curve_every and step % curve_every == 0 and step:
+            curve.append((step, identity(model, test)))
         model.train()
         b = make_batch(batch, cfg, rng, categories=categories, same_video=same_video)
         sims = model(b.frames, b.spec, negatives=num_negatives)
@@ -186,4 +189,4 @@ def train_synchrony(cfg: ModelConfig, steps: int = 300, batch: int = 16, lr: flo
     return {"identity": identity(model, test), "identity_at_start": start, "oracle": temporal,
             "single_frame_rule": single, "chance": 0.5, "loss_first": float(np.mean(losses[:10])),
             "loss_last": float(np.mean(losses[-10:])), "steps": steps, "seconds": time.perf_counter() - t0,
-            "grad_norms": {k: float(np.mean([g.get(k, 0.0) for g in grads])) for k in grads[-1]}}
+            "grad_norms": {k: float(np.mean([g.get(k, 0.0) for g in grads])) for k in grads[-1]}, "curve": curve}

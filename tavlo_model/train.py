@@ -23,6 +23,7 @@ from avatar_bench.format import AvatarDataset
 from avatar_bench.io import atomic_write_text
 from tavlo_model import dist
 from tavlo_model.checkpoint import check_writable, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from tavlo_model.collapse import collapse_check
 from tavlo_model.config import TrainConfig, to_dict
 from tavlo_model.data import ClipDataset, ShardSampler, collate, items_from_gt, training_items, usable
 from tavlo_model.engine import Context, TrainState, amp_dtype, evaluate, train_one_epoch
@@ -103,6 +104,14 @@ def _validate(ctx: Context, state: TrainState, val: tuple, logger: MetricLogger)
         state.calibration = cal
         score = metrics.get("total_ciou", math.nan)
         metrics["score"] = score if not math.isnan(score) else -metrics["loss"]
+        k = ctx.cfg.batch_size - 1 if ctx.cfg.num_negatives < 0 else min(ctx.cfg.num_negatives, ctx.cfg.batch_size - 1)
+        check = collapse_check(metrics["loss"], cal.pos_median, cal.neg_median, cal.tau, k)
+        metrics.update(collapsed=float(check["collapsed"]), peak_gap=check["peak_gap"], loss_share=check["loss_share"])
+        if check["collapsed"]:
+            log.warning("step %d: collapsed: the loss is %.1f%% of chance but matched pairs peak no higher than "
+                        "mismatched ones (%.2f tau apart): the heatmap peak carries no evidence (tavlo_model/"
+                        "collapse.py; max-pooled negatives avoid it)", state.step, 100 * check["loss_share"],
+                        check["peak_gap"])
         logger.log(state.step, state.epoch, "val", metrics)
         log.info("val step %d: %s", state.step, {k: round(v, 4) for k, v in metrics.items()})
     state.calibration = Calibration(**dist.broadcast_object(state.calibration.to_dict()))
@@ -212,6 +221,7 @@ def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: M
         save(out / "last.pt", ctx, state)
     summary = {"steps": state.step, "epochs": state.epoch, "train_seconds": time.perf_counter() - t0,
                "world_size": world, "best_score": state.best_score, "val": last_val,
+               "collapsed": bool(last_val.get("collapsed", 0.0)),
                "calibration": state.calibration.to_dict(), "param_sum": dist.check_replicas_in_sync(ctx.raw),
                "checkpoint": str(out / "last.pt")}
     if rank == 0:

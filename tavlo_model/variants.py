@@ -13,17 +13,17 @@ from typing import Any
 
 VARIANTS: dict[str, Callable[[], dict[str, Any]]] = {}
 
-# The CPU size: minutes of from-scratch training on AVATAR-Synth `small` on a 2-core CPU (configs/synth_*).
-# 64 px frames; an eighth-width, three-stage ResNet-18 trunk run on each 16 px patch (every 8 px: an 8x8 grid),
-# so a location's feature sees its patch only (from scratch, whole-frame features with a receptive field larger
-# than the frame let the max location carry global evidence); one AST block (D = 32 + 16, MLP ratio 2) whose
-# spatial step lets each location read its frame's audio token and nothing else of the frame (radius 0), then
-# temporal attention over the T frames of every location. The window is 0.5 s: of the T = 4 windows, the one
-# where the model's-view temporal oracle is highest on AVATAR-Synth `small` (83.6% of multi-entity frames, 81.3%
-# at 1 s; avatar-synth check-cue); T = 8 in 1 s reaches 93.1% but costs twice the steps on the CPU.
-CPU_SIZE: dict[str, Any] = dict(img_size=64, visual_width=8, visual_stages=3, visual_patch=16,
-                                audio_channels=(16, 32, 64), n_mels=64, feat_dim=32, time_dim=16, depth=1,
-                                num_heads=4, embed_dim=32, mlp_ratio=2.0, spatial_radius=0, clip_seconds=0.5)
+# The CPU size: from-scratch training on AVATAR-Synth `small` on a 2-core CPU (configs/synth_*). 64 px frames; a
+# quarter-width, three-stage ResNet-18 trunk run on each 16 px patch (every 8 px: an 8x8 grid), so a location's
+# feature sees its patch only (from scratch, whole-frame features with a receptive field larger than the frame
+# let the max location carry global evidence); one AST block whose spatial step lets each location read its
+# frame's audio token and nothing else of the frame (radius 0), then temporal attention over the T frames of every
+# location. T = 4 in the paper's 1 s: 81.3% for the model's-view temporal oracle on `small`'s multi-entity frames
+# (avatar-synth check-cue), 83.6% at 0.5 s with half the audio per window, 93.1% for T = 8 in 1 s at twice the
+# cost per step. (An eighth-width trunk with D = 48 and batch 16 stayed at the chance loss for 160 steps.)
+CPU_SIZE: dict[str, Any] = dict(img_size=64, visual_width=16, visual_stages=3, visual_patch=16,
+                                audio_channels=(16, 32, 64), n_mels=64, feat_dim=64, time_dim=16, depth=1,
+                                num_heads=4, embed_dim=64, spatial_radius=0)
 
 
 def variant(fn: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:

@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from avatar_bench.cli_help import DefaultsFormatter
 from avatar_bench.errors import AvatarError
 from avatar_bench.format import SCENARIOS, SPLITS
 from avatar_bench.synth.config import PRESETS, SynthConfig
@@ -63,13 +64,13 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="avatar-synth", description="AVATAR-Synth: a synthetic audio-visual benchmark.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub_kw = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
+    sub_kw = {"formatter_class": DefaultsFormatter}
     gen = sub.add_parser("generate", help="write videos, frames, AVATAR-COCO annotations and a VGGSound CSV",
                          **sub_kw)
     gen.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     gen.add_argument("--out", required=True, help="output folder (a rerun resumes it)")
-    gen.add_argument("--seed", type=_positive_int, default=0)
-    gen.add_argument("--workers", type=_positive_int, default=None, help="processes (None: all cores)")
+    gen.add_argument("--seed", type=_positive_int, default=0, help="dataset seed (clip i depends on seed and i)")
+    gen.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
     defaults = SynthConfig()
     gen.add_argument("--width", type=_positive_int, help=f"frame width (default {defaults.width})")
     gen.add_argument("--height", type=_positive_int, help=f"frame height (default {defaults.height})")
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     cue.add_argument("--clip-seconds", type=_seconds, nargs="+", default=list(GRID_SECONDS),
                      help="model's view: the window lengths of the grid (T frames at the centres of T segments)")
     cue.add_argument("--max-frames", type=_positive_int, default=None,
-                     help="stop after about this many multi-entity frames (None: all)")
+                     help="stop after about this many multi-entity frames (default: all)")
     _output_options(cue)
     return parser
 
