@@ -4,9 +4,12 @@
     python scripts/compare_tavlo_baseline.py --data data/synth_small --out runs/compare --seeds 0 1 2 3 --jobs 4
 
 Both models use the same data, seed, trainer and heatmap calibration (``tavlo_model/configs/synth_small_*.yaml``:
-sized for a few minutes each on a 2-core CPU). Each is trained, its best checkpoint (validation total CIoU) writes
-an ``avatar-eval`` submission for the test split, and ``avatar_bench.evaluate`` scores it; the per-scenario
-tables are printed side by side with the training times and saved to ``OUT/comparison.json``.
+sized for a 2-core CPU, equal wall-clock). Each is trained, its best checkpoint (validation total CIoU) writes an
+``avatar-eval`` submission for the test split, and ``avatar_bench.evaluate`` scores it; the per-scenario tables
+are printed side by side with the training times and saved to ``OUT/comparison.json``. Under each table: every
+model's multi-entity/single CIoU ratio beside the temporal oracle of its own view (``avatar-synth check-cue``'s
+model view at its T and clip_seconds, on the test split; saved to ``OUT/references.json``) and chance, and where
+the ratio sits between the two (``tavlo_model.comparison``).
 
 With ``--seeds`` each seed is a full comparison in ``OUT/seed<S>/`` (a finished one is reused, so a rerun
 resumes), ``--jobs`` of them at once in their own processes (small models share one GPU well); then the mean of

@@ -80,14 +80,10 @@ class FactorizedBlock(nn.Module):
     """Spatial attention within each frame, then temporal attention across frames per position, then an MLP."""
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, dropout: float = 0.0,
-                 spatial: str = "separate", grid: int = 0, radius: int = -1, audio_bias: float = 0.0):
+                 spatial: str = "separate", grid: int = 0, radius: int = -1):
         super().__init__()
         self.spatial_mode, self.radius = spatial, radius
         self.register_buffer("mask", local_mask(grid, radius, spatial), persistent=False)
-        # a learned logit added to every visual token's attention score for its frame's audio token: started
-        # negative, the visual tokens first mostly ignore the audio (close to the dual encoder)
-        self.audio_bias = nn.Parameter(torch.tensor(float(audio_bias))) if audio_bias and spatial != "separate" \
-            else None
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.spatial = Attention(dim, num_heads, dropout)
         self.temporal = Attention(dim, num_heads, dropout)
@@ -97,7 +93,7 @@ class FactorizedBlock(nn.Module):
         b, t, n, d = x.shape  # (B, T, 1+H*W, D)
         y = self.norm1(x)
         if self.spatial_mode != "separate":  # the audio token takes part (joint, or read by the visual tokens)
-            x = x + self.spatial(y.reshape(b * t, n, d), self._spatial_mask(n, y)).reshape(b, t, n, d)
+            x = x + self.spatial(y.reshape(b * t, n, d), self.mask).reshape(b, t, n, d)
         elif self.radius == 0:  # every token alone: its own value
             x = x + self.spatial.self_only(y)
         else:
@@ -106,21 +102,6 @@ class FactorizedBlock(nn.Module):
         y = self.norm2(x).transpose(1, 2).reshape(b * n, t, d)  # (B*N, T, D): one sequence per token position
         x = x + self.temporal(y).reshape(b, n, t, d).transpose(1, 2)
         return x + self.mlp(self.norm3(x))
-
-    def _spatial_mask(self, n: int, like: torch.Tensor) -> torch.Tensor | None:
-        if self.audio_bias is None:
-            return self.mask
-        return _float_mask(self.mask, n, self.audio_bias, like)
-
-
-def _float_mask(mask: torch.Tensor | None, n: int, bias: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Additive ``(n, n)`` mask: -inf where ``mask`` forbids, ``bias`` on the visual rows' audio column."""
-    out = torch.zeros(n, n, dtype=like.dtype, device=like.device)
-    if mask is not None:
-        out = out.masked_fill(~mask, float("-inf"))
-    column = torch.zeros(n, 1, dtype=like.dtype, device=like.device)
-    column[1:] = 1.0
-    return out + F.pad(column * bias.to(like.dtype), (0, n - 1))
 
 
 def attention_scores(num_frames: int, tokens_per_frame: int, depth: int, num_heads: int, batch: int = 1,

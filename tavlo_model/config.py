@@ -51,8 +51,6 @@ class ModelConfig:
     # tokens (the paper; a cross-encoder: every pair needs its own pass), "separate" = visual<->visual and the
     # audio token alone (a dual encoder), "audio_to_visual" = visual tokens read the audio token, not back
     spatial_radius: int = -1  # visual tokens attend within this grid distance (-1: the whole frame, 0: alone)
-    audio_bias: float = 0.0  # initial learned logit on a visual token's attention to the audio token (not separate;
-    # 0 = none): negative starts the visual tokens mostly ignoring the audio
     num_heads: int = 8  # attention heads; must divide D
     mlp_ratio: float = 4.0
     dropout: float = 0.0

@@ -49,7 +49,7 @@ class Tavlo(nn.Module):
         self.pos_temporal = nn.Parameter(torch.zeros(cfg.num_frames, cfg.time_dim))
         self.blocks = nn.ModuleList(
             FactorizedBlock(cfg.dim, cfg.num_heads, cfg.mlp_ratio, cfg.dropout, cfg.spatial_attention, self.grid,
-                            cfg.spatial_radius, cfg.audio_bias) for _ in range(cfg.depth))
+                            cfg.spatial_radius) for _ in range(cfg.depth))
         self.norm = nn.LayerNorm(cfg.dim)
         self.audio_head = nn.Linear(cfg.dim, cfg.embed_dim)
         self.visual_head = nn.Linear(cfg.dim, cfg.embed_dim)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from avatar_bench.format import SPLITS, AvatarDataset, Image
+from avatar_bench.naming import clip_file_name
 from avatar_bench.rle import decode
 from avatar_bench.synth.render import Renderer
 from avatar_bench.synth.scene import scene_from_meta
@@ -69,7 +70,7 @@ class _Clip:
     def __init__(self, root: Path, name: str):
         meta = json.loads((root / "meta" / f"{name}.json").read_text(encoding="utf-8"))
         self.renderer = Renderer(scene_from_meta(meta))
-        self.luma, self.audio, self.rate = decode_clip(root / "videos" / f"{name}.mp4")
+        self.luma, self.audio, self.rate = decode_clip(root / "videos" / clip_file_name(name))
         self._ids: dict[int, np.ndarray] = {}
 
     def ids(self, f: int) -> np.ndarray:

@@ -57,9 +57,14 @@ def test_compare_script_prints_both_tables(toy_root, tmp_path):
                            "--data.num_workers=0", *tiny], cwd=REPO, capture_output=True, text=True, timeout=400,
                           env={**os.environ, "OMP_NUM_THREADS": "2"})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    header, *rows = proc.stdout.strip().splitlines()[-12:]
-    assert "TAVLO (T=4)" in header and "EZ-VSL-style (T=1)" in header
-    assert any(r.startswith("multi-entity") for r in rows) and any(r.startswith("cross-event") for r in rows)
+    out = proc.stdout.strip().splitlines()
+    header = next(i for i, line in enumerate(out) if "TAVLO (T=4)" in line)
+    rows = {line[:30].strip(): line for line in out[header + 1:]}
+    assert "EZ-VSL-style (T=1)" in out[header] and {"multi-entity  CIoU", "cross-event   CIoU"} <= set(rows)
+    assert "T=4, 1 s" in rows["its view"] and "T=1, 1 s" in rows["its view"]
+    assert {"multi/single  ratio", "oracle", "chance", "progress chance->oracle"} <= set(rows)
+    refs = json.loads((tmp_path / "cmp" / "references.json").read_text(encoding="utf-8"))["references"]
+    assert refs["EZ-VSL-style (T=1)"]["oracle"] == pytest.approx(refs["EZ-VSL-style (T=1)"]["chance"])  # T = 1
     saved = json.loads((tmp_path / "cmp" / "comparison.json").read_text(encoding="utf-8"))
     assert set(saved) == {"TAVLO (T=4)", "EZ-VSL-style (T=1)"}
     for result in saved.values():
@@ -111,7 +116,7 @@ def test_multi_single_ratio_against_the_views_oracle_and_chance():
     assert lines["ratio of the means"].split()[-2:] == ["0.452", "0.200"]  # 7 / 15.5 and 3.5 / 17.5
     assert lines["oracle"].split()[-2:] == ["0.800", "0.400"] and lines["chance"].split()[-2:] == ["0.400", "0.400"]
     assert lines["progress chance->oracle"].split()[-2:] == [f"{(7 / 15.5 - 0.4) / 0.4:.2f}", "-"]
-    assert lines["training"].split()[-2:] == ["1.0", "2.0"]
+    assert lines["training      minutes/seed"].split()[-2:] == ["1.0", "2.0"]
 
 
 @pytest.mark.slow

@@ -43,7 +43,9 @@ def test_the_clips_hold_the_cue_only_in_time():
     assert 0.35 < identity(model, batch) < 0.65  # untrained: chance
 
 
+@pytest.mark.slow
 def test_tiny_synchrony_experiment_reaches_near_oracle_identity_from_scratch():
+    # identity over training (batch 16, 128 test clips): 0.55 at step 50, 0.57 at 100, 0.94 at 150, 0.96 at 200
     cfg = model_config("tavlo_r18_t4", **SYNC, spatial_attention="audio_to_visual")
     torch.set_num_threads(2)
     result = train_synchrony(cfg, steps=200, batch=16, test_clips=128, seed=0)
