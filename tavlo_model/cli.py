@@ -13,17 +13,10 @@ import json
 import logging
 import sys
 
-from avatar_bench.cli_help import DefaultsFormatter
+from avatar_bench.cli_args import DefaultsFormatter, OneLineParser, int_at_least
 from avatar_bench.errors import AvatarError
 from tavlo_model.config import DataConfig, TrainConfig, load_config, to_dict
 from tavlo_model.logger import strict_json
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad argument on one line with exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _fields_help() -> str:
@@ -52,7 +45,7 @@ def _setup_logging(quiet: bool) -> None:
 
 
 def train_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tavlo-train", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = OneLineParser(prog="tavlo-train", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Train TAVLO or the single-frame baseline (one process, or torchrun DDP).",
                      epilog=_fields_help())
     parser.add_argument("--config", help="YAML config (default: the built-in defaults of model.name)")
@@ -94,35 +87,18 @@ def train_main(argv: list[str] | None = None) -> int:
 
 
 def infer_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tavlo-infer", formatter_class=DefaultsFormatter,
+    parser = OneLineParser(prog="tavlo-infer", formatter_class=DefaultsFormatter,
                      description="Heatmaps of every annotated frame, written as an avatar-eval submission.")
     parser.add_argument("--ckpt", required=True, help="checkpoint written by tavlo-train (best.pt or last.pt)")
     parser.add_argument("--gt", required=True, help="AVATAR-COCO file whose annotated frames are scored")
     parser.add_argument("--videos", required=True, help="folder of the videos (<video name>.mp4)")
     parser.add_argument("--out", required=True, help="submission: .npz, .zip or a new (or empty) directory")
-    parser.add_argument("--batch-size", type=_positive, default=32, help="clips per forward pass")
-    parser.add_argument("--workers", type=_non_negative, default=2, help="decoding processes (0: in this one)")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=32, help="clips per forward pass")
+    parser.add_argument("--workers", type=int_at_least(0), default=2, help="decoding processes (0: in this one)")
     parser.add_argument("--cache-dir", default="", help="frame cache folder (speeds up repeated runs; default: none)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     _output_flags(parser)
     return parser
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
 
 
 def infer_main(argv: list[str] | None = None) -> int:

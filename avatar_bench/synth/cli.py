@@ -17,28 +17,13 @@ import json
 import sys
 from collections.abc import Sequence
 
-from avatar_bench.cli_help import DefaultsFormatter
+from avatar_bench.cli_args import DefaultsFormatter, OneLineParser, int_at_least
 from avatar_bench.errors import AvatarError
 from avatar_bench.format import SCENARIOS, SPLITS
 from avatar_bench.synth.config import PRESETS, SynthConfig
 from avatar_bench.synth.cue import GRID_FRAMES, GRID_SECONDS
 
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad argument on one line (and exits 2) instead of printing the usage."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"avatar-synth: error: {message}\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
+_positive_int = int_at_least(0)  # counts, seeds and sizes (0 allowed: e.g. --n-bad 0)
 
 
 def _number(text: str) -> float:
@@ -62,8 +47,8 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="avatar-synth", description="AVATAR-Synth: a synthetic audio-visual benchmark.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = OneLineParser(prog="avatar-synth", description="AVATAR-Synth: a synthetic audio-visual benchmark.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     sub_kw = {"formatter_class": DefaultsFormatter}
     gen = sub.add_parser("generate", help="write videos, frames, AVATAR-COCO annotations and a VGGSound CSV",
                          **sub_kw)

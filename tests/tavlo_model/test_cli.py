@@ -113,24 +113,27 @@ def test_progress_bar_shows_step_loss_speed_and_eta_on_a_terminal_only():
     assert hidden.getvalue() == ""  # not a terminal: no bar
 
 
-def test_help_is_fast_because_torch_is_not_imported():
-    code = ("import sys\nfrom tavlo_model.cli import train_main, infer_main\nfor main in (train_main, infer_main):\n"
-            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
-            "assert 'torch' not in sys.modules, 'torch imported for --help'\n")
+def _fresh_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new interpreter on this checkout (nothing imported yet); it must exit 0."""
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_help_is_fast_because_torch_is_not_imported():
+    proc = _fresh_python("import sys\nfrom tavlo_model.cli import train_main, infer_main\n"
+                         "for main in (train_main, infer_main):\n    try:\n        main(['--help'])\n"
+                         "    except SystemExit:\n        pass\n"
+                         "assert 'torch' not in sys.modules, 'torch imported for --help'\n")
     assert "--data.num_workers=2" in proc.stdout and "--batch-size BATCH_SIZE" in proc.stdout
     assert "(default: 32)" in proc.stdout  # tavlo-infer shows its defaults
 
 
 def test_config_does_not_import_the_registry():
-    code = ("import sys\nimport tavlo_model.config as c\n"
-            "assert 'tavlo_model.model' not in sys.modules and 'torch' not in sys.modules\n"
-            "assert c.model_config('tavlo_r18_t4').spatial_attention == 'joint'\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
-    assert proc.returncode == 0, proc.stderr
+    _fresh_python("import sys\nimport tavlo_model.config as c\n"
+                  "assert 'tavlo_model.model' not in sys.modules and 'torch' not in sys.modules\n"
+                  "assert c.model_config('tavlo_r18_t4').spatial_attention == 'joint'\n")
     source = (REPO / "tavlo_model" / "config.py").read_text(encoding="utf-8")
     assert "tavlo_model.registry" not in source  # config -> variants; registry -> config: no cycle
 
