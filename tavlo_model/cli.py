@@ -45,9 +45,9 @@ def _setup_logging(quiet: bool) -> None:
 
 
 def train_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="tavlo-train", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
-                     description="Train TAVLO or the single-frame baseline (one process, or torchrun DDP).",
-                     epilog=_fields_help())
+    parser = OneLineParser(prog="tavlo-train", allow_abbrev=False, epilog=_fields_help(),
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           description="Train TAVLO or the single-frame baseline (one process, or torchrun DDP).")
     parser.add_argument("--config", help="YAML config (default: the built-in defaults of model.name)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     _output_flags(parser)
@@ -88,7 +88,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
 def infer_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="tavlo-infer", formatter_class=DefaultsFormatter,
-                     description="Heatmaps of every annotated frame, written as an avatar-eval submission.")
+                           description="Heatmaps of every annotated frame, written as an avatar-eval submission.")
     parser.add_argument("--ckpt", required=True, help="checkpoint written by tavlo-train (best.pt or last.pt)")
     parser.add_argument("--gt", required=True, help="AVATAR-COCO file whose annotated frames are scored")
     parser.add_argument("--videos", required=True, help="folder of the videos (<video name>.mp4)")
