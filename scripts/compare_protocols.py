@@ -14,12 +14,7 @@ peers-224; the last columns are the differences from the default in percentage p
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 ROWS = (("single CIoU", "single_ciou"), ("single AUC", "single_auc"), ("mixed CIoU", "mixed_ciou"),
         ("multi-entity CIoU", "multi_entity_ciou"), ("off-screen TN", "off_screen_tn"),

@@ -4,9 +4,12 @@
     python scripts/compare_tavlo_baseline.py --data data/synth_small --out runs/compare --seeds 0 1 2 3 --jobs 4
 
 Both models use the same data, seed, trainer and heatmap calibration (``tavlo_model/configs/synth_small_*.yaml``:
-sized for a few minutes each on a 2-core CPU). Each is trained, its best checkpoint (validation total CIoU) writes
-an ``avatar-eval`` submission for the test split, and ``avatar_bench.evaluate`` scores it; the per-scenario
-tables are printed side by side with the training times and saved to ``OUT/comparison.json``.
+sized for a 2-core CPU, equal wall-clock). Each is trained, its best checkpoint (validation total CIoU) writes an
+``avatar-eval`` submission for the test split, and ``avatar_bench.evaluate`` scores it; the per-scenario tables
+are printed side by side with the training times and saved to ``OUT/comparison.json``. Under each table: every
+model's multi-entity/single CIoU ratio beside the temporal oracle of its own view (``avatar-synth check-cue``'s
+model view at its T and clip_seconds, on the test split; saved to ``OUT/references.json``) and chance, and where
+the ratio sits between the two (``tavlo_model.comparison``).
 
 With ``--seeds`` each seed is a full comparison in ``OUT/seed<S>/`` (a finished one is reused, so a rerun
 resumes), ``--jobs`` of them at once in their own processes (small models share one GPU well); then the mean of
@@ -19,17 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from avatar_bench.format import AvatarDataset
 from avatar_bench.io import atomic_write_json, atomic_write_text
+from tavlo_model.comparison import aggregate, format_seeds, format_side_by_side, view_references
 from tavlo_model.config import load_config
 from tavlo_model.errors import TavloError
 from tavlo_model.infer import predict, write
@@ -39,10 +40,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 MODELS = {"TAVLO (T=4)": "synth_small_tavlo.yaml", "EZ-VSL-style (T=1)": "synth_small_ezvsl.yaml"}
 QUICK = ["--max_steps=4", "--batch_size=4", "--epochs=4"]  # tiny preset: 4 training clips
-ROWS = [("single", "CIoU", "single_ciou"), ("", "AUC", "single_auc"), ("mixed", "CIoU", "mixed_ciou"),
-        ("multi-entity", "CIoU", "multi_entity_ciou"), ("off-screen", "TN", "off_screen_tn"),
-        ("", "AUROC", "offscreen_auroc"), ("total", "CIoU", "total_ciou"), ("cross-event", "CIoU", "cross_event_ciou"),
-        ("", "delta", "cross_event_delta")]
 
 
 def run_model(config: Path, data: Path, out: Path, seed: int, overrides: list[str], cache_dir: Path) -> dict:
@@ -64,61 +61,22 @@ def run_model(config: Path, data: Path, out: Path, seed: int, overrides: list[st
             "test": {k: float(v) for k, v in result.summary.items()}}
 
 
-def format_side_by_side(results: dict[str, dict], title: str) -> str:
-    """The per-scenario rows of every model in one table (percent; NaN shown as '-')."""
-    names = list(results)
-    lines = [f"{title:<30}" + "".join(f"{n:>22}" for n in names)]
-    for group, metric, key in ROWS:
-        cells = []
-        for n in names:
-            v = results[n]["test"].get(key, math.nan)
-            cells.append(f"{'-' if math.isnan(v) else f'{v:.2f}':>22}")
-        lines.append(f"{group:<14}{metric:<16}" + "".join(cells))
-    lines.append(f"{'training':<14}{'minutes':<16}" + "".join(f"{r['train_seconds'] / 60:>22.1f}"
-                                                           for r in results.values()))
-    lines.append(f"{'':<14}{'steps':<16}" + "".join(f"{r['steps']:>22d}" for r in results.values()))
-    return "\n".join(lines)
-
-
-def aggregate(per_seed: dict[int, dict[str, dict]]) -> dict:
-    """Mean over seeds of every test metric per model, and the paired difference of the first model minus the
-    second: mean, 95% t-interval (None with one seed) and in how many seeds the first model is ahead. Seeds
-    where a metric is NaN (an empty scenario) are left out of that metric."""
-    from scipy import stats
-
-    seeds = sorted(per_seed)
-    names = list(per_seed[seeds[0]])
-    keys = sorted({k for s in seeds for n in names for k in per_seed[s][n]["test"]})
-    out: dict = {"seeds": seeds, "models": names, "metrics": {}}
-    for key in keys:
-        vals = np.array([[per_seed[s][n]["test"].get(key, math.nan) for n in names] for s in seeds], dtype=float)
-        vals = vals[~np.isnan(vals).any(axis=1)]
-        row: dict = {"n": len(vals), "mean": {n: float(vals[:, i].mean()) if len(vals) else math.nan
-                                               for i, n in enumerate(names)}}
-        if len(names) == 2 and len(vals):
-            diff = vals[:, 0] - vals[:, 1]
-            half = (float(stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff)))
-                    if len(diff) > 1 else None)
-            row["diff"] = {"mean": float(diff.mean()), "ci95": None if half is None else
-                           [float(diff.mean() - half), float(diff.mean() + half)], "ahead": int((diff > 0).sum())}
-        out["metrics"][key] = row
-    return out
-
-
-def format_seeds(agg: dict, title: str) -> str:
-    """The per-scenario means over seeds, the paired difference with its 95% interval and the ahead count."""
-    a, b = agg["models"]
-    lines = [f"{title}, {len(agg['seeds'])} seeds {agg['seeds']}: mean over seeds; difference = {a} - {b}",
-             f"{'':<30}{a:>20}{b:>20}{'difference [95% CI]':>26}{'ahead':>8}"]
-    for group, metric, key in ROWS:
-        row = agg["metrics"].get(key)
-        if row is None or not row["n"]:
-            continue
-        d = row["diff"]
-        ci = "" if d["ci95"] is None else f" [{d['ci95'][0]:+.1f}, {d['ci95'][1]:+.1f}]"
-        diff, ahead = f"{d['mean']:+.2f}{ci}", f"{d['ahead']}/{row['n']}"
-        lines.append(f"{group:<14}{metric:<16}{row['mean'][a]:>20.2f}{row['mean'][b]:>20.2f}{diff:>26}{ahead:>8}")
-    return "\n".join(lines)
+def references(data: Path, configs: Path, overrides: list[str], out: Path) -> dict[str, dict]:
+    """Each model's view oracle, single-frame rule and chance on the test split (``OUT/references.json``, reused
+    while the data and the views are the same)."""
+    views = {}
+    for name, cfg_name in MODELS.items():
+        cfg = load_config(configs / cfg_name, [f"--data.root={data}", *overrides])
+        views[name] = (cfg.model.num_frames, cfg.model.clip_seconds)
+    path = out / "references.json"
+    key = {"data": str(data.resolve()), "views": {n: list(v) for n, v in views.items()}}
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return saved["references"]
+    refs = view_references(data, views)
+    atomic_write_json(path, {"key": key, "references": refs}, indent=2)
+    return refs
 
 
 def _fill(job: tuple) -> str | None:
@@ -226,9 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"compare: error: {exc}", file=sys.stderr)
             return 2
         agg = aggregate(per_seed)
+        refs = references(data, Path(a.configs), overrides, out)
         n = int(agg["metrics"].get("n_frames", {}).get("mean", {}).get(agg["models"][0], 0))
-        table = format_seeds(agg, f"{data.name} test ({n} frames)")
-        atomic_write_json(out / "seeds.json", {"per_seed": per_seed, "aggregate": agg}, indent=2)
+        table = format_seeds(agg, f"{data.name} test ({n} frames)", refs)
+        atomic_write_json(out / "seeds.json", {"per_seed": per_seed, "aggregate": agg, "references": refs}, indent=2)
         atomic_write_text(out / "seeds.txt", table + "\n")
         print(table)
         return 0
@@ -240,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compare: error: {exc}", file=sys.stderr)
         return 2
     n = int(next(iter(results.values()))["test"].get("n_frames", 0))
-    table = format_side_by_side(results, f"{data.name} test ({n} frames)")
+    table = format_side_by_side(results, f"{data.name} test ({n} frames)", references(data, Path(a.configs),
+                                                                                      overrides, out))
     atomic_write_text(out / "comparison.txt", table + "\n")
     atomic_write_json(out / "comparison.json", results, indent=2)  # last: it marks a finished seed
     print(table)

@@ -7,15 +7,19 @@ self-attention over the T frames of each token position, then an MLP (pre-norm r
 How the spatial step mixes a frame's tokens is a setting (``spatial``):
 
 - ``"joint"``: the 1 + H*W tokens attend to each other (audio and visual together);
-- ``"separate"`` (the model's default): the visual tokens attend to visual tokens and the audio token to itself
-  (attention over one key returns its own value), so locations depend on the frames only and the audio token on
-  the audio only.
+- ``"separate"``: the visual tokens attend to visual tokens and the audio token to itself (attention over one key
+  returns its own value), so locations depend on the frames only and the audio token on the audio only;
+- ``"audio_to_visual"``: the visual tokens attend to the frame's audio token and to visual tokens, the audio token
+  to itself: each location reads its frame's sound (so the temporal step that follows sees, per location, the
+  history of "what was here while what was heard"), while the audio token, the other side of the heatmap's
+  cosine, stays a function of the audio alone.
 
 ``radius`` >= 0 limits visual-to-visual attention to the tokens within that Chebyshev distance on the grid
 (0: each location alone); -1 is the whole frame. Then the temporal step gives every token its own history.
 
-One block costs ``T*N'^2 + N*T^2`` attention scores per head (``N' = N`` joint, ``H*W`` separate, none for radius
-0), against ``(T*N)^2`` for one attention over all tokens: per token ``N' + T`` instead of ``T*N``.
+One block costs ``T*N'^2 + N*T^2`` attention scores per head (``N' = N`` joint or audio_to_visual, ``H*W``
+separate, none for separate with radius 0; masked scores are computed too), against ``(T*N)^2`` for one
+attention over all tokens: per token ``N' + T`` instead of ``T*N``.
 """
 
 from __future__ import annotations
@@ -54,18 +58,21 @@ class Mlp(nn.Sequential):
         super().__init__(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
 
 
-def local_mask(grid: int, radius: int, with_audio: bool = False) -> torch.Tensor | None:
+def local_mask(grid: int, radius: int, spatial: str = "separate") -> torch.Tensor | None:
     """Boolean ``(L, L)`` attention mask (True = may attend) of grid locations within ``radius``; None = all.
 
-    With ``with_audio`` the first token is the audio token, which attends to and is attended by every token.
+    ``spatial`` other than ``"separate"`` puts the audio token first: ``"joint"`` lets it attend to and be
+    attended by every token; ``"audio_to_visual"`` lets every visual token read it while it attends to itself.
     """
-    if radius < 0:
+    if radius < 0 and spatial != "audio_to_visual":
         return None
     yy, xx = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
     pos = torch.stack([yy.flatten(), xx.flatten()], dim=1)
-    mask = (pos[:, None] - pos[None]).abs().amax(-1) <= radius
-    if with_audio:
+    mask = (pos[:, None] - pos[None]).abs().amax(-1) <= (radius if radius >= 0 else grid)
+    if spatial != "separate":
         mask = F.pad(mask, (1, 0, 1, 0), value=True)
+    if spatial == "audio_to_visual":
+        mask[0, 1:] = False
     return mask
 
 
@@ -76,7 +83,7 @@ class FactorizedBlock(nn.Module):
                  spatial: str = "separate", grid: int = 0, radius: int = -1):
         super().__init__()
         self.spatial_mode, self.radius = spatial, radius
-        self.register_buffer("mask", local_mask(grid, radius, with_audio=spatial == "joint"), persistent=False)
+        self.register_buffer("mask", local_mask(grid, radius, spatial), persistent=False)
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.spatial = Attention(dim, num_heads, dropout)
         self.temporal = Attention(dim, num_heads, dropout)
@@ -85,7 +92,7 @@ class FactorizedBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, n, d = x.shape  # (B, T, 1+H*W, D)
         y = self.norm1(x)
-        if self.spatial_mode == "joint":
+        if self.spatial_mode != "separate":  # the audio token takes part (joint, or read by the visual tokens)
             x = x + self.spatial(y.reshape(b * t, n, d), self.mask).reshape(b, t, n, d)
         elif self.radius == 0:  # every token alone: its own value
             x = x + self.spatial.self_only(y)
@@ -101,5 +108,5 @@ def attention_scores(num_frames: int, tokens_per_frame: int, depth: int, num_hea
                      spatial: str = "separate", radius: int = -1) -> int:
     """Analytic number of attention scores (softmax entries, masked ones included) of ``depth`` blocks."""
     t, n = num_frames, tokens_per_frame
-    spatial = n if spatial == "joint" else 0 if radius == 0 else n - 1
+    spatial = n if spatial != "separate" else 0 if radius == 0 else n - 1
     return depth * num_heads * batch * (t * spatial * spatial + n * t * t)

@@ -60,3 +60,16 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if missing:
         raise TavloError(f"checkpoint {path}: expected keys model and config, missing {missing}")
     return ckpt
+
+
+def check_writable(folder: str | os.PathLike, what: str) -> None:
+    """Create ``folder`` if needed and write (then remove) a temporary file in it; :class:`TavloError` if not."""
+    import tempfile
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise TavloError(f"{what} {folder}: expected a folder this user can write, got {exc.strerror or exc}") from None

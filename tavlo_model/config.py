@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from tavlo_model.errors import TavloError
+from tavlo_model.variants import VARIANTS
+
+SPATIAL_MODES = ("joint", "separate", "audio_to_visual")  # see tavlo_model.attention
 
 
 @dataclass
@@ -43,9 +47,9 @@ class ModelConfig:
     feat_dim: int = 512  # D_f: width of per-frame audio tokens and per-location visual tokens
     time_dim: int = 64  # D_t: temporal encoding, concatenated to both modalities (D = D_f + D_t)
     depth: int = 2  # number of factorized AST blocks
-    spatial_attention: str = "separate"  # "separate": visual<->visual, audio alone; "joint": all 1+H*W tokens
-    # (a cross-encoder: every negative pair needs its own pass, and MIL training learns to flag "match" at an
-    # arbitrary location instead of localizing; see tavlo_model/model.py)
+    spatial_attention: str = "joint"  # how a frame's tokens mix (tavlo_model/attention.py): "joint" = all 1+H*W
+    # tokens (the paper; a cross-encoder: every pair needs its own pass), "separate" = visual<->visual and the
+    # audio token alone (a dual encoder), "audio_to_visual" = visual tokens read the audio token, not back
     spatial_radius: int = -1  # visual tokens attend within this grid distance (-1: the whole frame, 0: alone)
     num_heads: int = 8  # attention heads; must divide D
     mlp_ratio: float = 4.0
@@ -67,27 +71,21 @@ class ModelConfig:
 
     def check(self) -> None:
         """Raise :class:`TavloError` for values the model cannot be built from."""
-        problems = []
-        if self.num_frames < 1:
-            problems.append(f"num_frames: expected >= 1, got {self.num_frames}")
-        if self.visual_stages not in (2, 3, 4):
-            problems.append(f"visual_stages: expected 2, 3 or 4, got {self.visual_stages}")
+        problems = _choice_problems(self, {"visual_stages": (2, 3, 4), "visual_stride": (8, 16, 32),
+                                           "spatial_attention": SPATIAL_MODES, "negatives": ("mean", "max")})
+        problems += _range_problems(self, {"tau": (0, False), "clip_seconds": (0, False), "hop_ms": (0, False),
+                                           "mlp_ratio": (0, False), "dropout": (0, True), "img_size": (32, True),
+                                           "num_frames": (1, True), "sample_rate": (1, True), "n_fft": (2, True),
+                                           "n_mels": (1, True), "feat_dim": (1, True), "time_dim": (0, True),
+                                           "depth": (0, True), "embed_dim": (1, True), "visual_width": (1, True)})
         if self.visual_patch and (self.visual_patch % 2 or self.img_size % (self.visual_patch // 2)):
             problems.append(f"visual_patch: expected an even size whose half divides img_size {self.img_size}, "
                             f"got {self.visual_patch}")
-        if self.visual_stride not in (8, 16, 32):
-            problems.append(f"visual_stride: expected 8, 16 or 32, got {self.visual_stride}")
         if self.dim % self.num_heads:
             problems.append(f"num_heads: expected a divisor of D = feat_dim + time_dim = {self.dim}, "
                             f"got {self.num_heads}")
-        if self.spatial_attention not in ("separate", "joint"):
-            problems.append(f"spatial_attention: expected 'separate' or 'joint', got {self.spatial_attention!r}")
-        if self.negatives not in ("mean", "max"):
-            problems.append(f"negatives: expected 'mean' or 'max', got {self.negatives!r}")
-        if self.tau <= 0:
-            problems.append(f"tau: expected > 0, got {self.tau}")
-        if self.img_size < 32:
-            problems.append(f"img_size: expected >= 32, got {self.img_size}")
+        if not self.dropout < 1:
+            problems.append(f"dropout: expected < 1, got {self.dropout}")
         if problems:
             raise TavloError("model config: " + "; ".join(problems))
 
@@ -141,13 +139,16 @@ class TrainConfig:
     def check(self) -> None:
         """Raise :class:`TavloError` for inconsistent settings."""
         self.model.check()
-        problems = []
-        if self.schedule not in ("constant", "cosine"):
-            problems.append(f"schedule: expected 'constant' or 'cosine', got {self.schedule!r}")
-        if self.amp not in ("auto", "bf16", "fp16", "off"):
-            problems.append(f"amp: expected auto, bf16, fp16 or off, got {self.amp!r}")
-        if self.batch_size < 1 or self.accum_steps < 1:
-            problems.append(f"batch_size/accum_steps: expected >= 1, got {self.batch_size}/{self.accum_steps}")
+        problems = _choice_problems(self, {"schedule": ("constant", "cosine"), "amp": ("auto", "bf16", "fp16", "off"),
+                                           "device": ("auto", "cpu", "cuda")})
+        problems += _range_problems(self, {"lr": (0, False), "min_lr": (0, True), "weight_decay": (0, True),
+                                           "grad_clip": (0, True), "epochs": (1, True), "max_steps": (0, True),
+                                           "batch_size": (1, True), "accum_steps": (1, True),
+                                           "warmup_steps": (0, True), "eval_every": (0, True), "log_every": (1, True),
+                                           "ckpt_every_steps": (0, True), "threads": (0, True)})
+        problems += _range_problems(self.data, {"num_workers": (0, True), "crop_scale_min": (0, False)}, "data.")
+        if not self.data.crop_scale_min <= 1:
+            problems.append(f"data.crop_scale_min: expected <= 1, got {self.data.crop_scale_min}")
         if self.data.windows_per_video < 1 or self.batch_size % self.data.windows_per_video:
             problems.append(f"data.windows_per_video: expected a divisor of batch_size {self.batch_size}, "
                             f"got {self.data.windows_per_video}")
@@ -155,6 +156,41 @@ class TrainConfig:
             problems.append(f"num_negatives: expected -1 (all) or >= 1, got {self.num_negatives}")
         if problems:
             raise TavloError("train config: " + "; ".join(problems))
+
+
+def _choice_problems(cfg: Any, choices: dict[str, tuple]) -> list[str]:
+    """``name: expected one of (...), got v`` for each field of ``cfg`` that is not one of its choices."""
+    return [f"{name}: expected one of {allowed}, got {getattr(cfg, name)!r}" for name, allowed in choices.items()
+            if getattr(cfg, name) not in allowed]
+
+
+def _range_problems(cfg: Any, limits: dict[str, tuple[float, bool]], prefix: str = "") -> list[str]:
+    """``name: expected a finite number >= lo (or > lo), got v`` for each field of ``cfg`` outside its limit."""
+    out = []
+    for name, (lo, inclusive) in limits.items():
+        value = getattr(cfg, name)
+        if not math.isfinite(value) or value < lo or (not inclusive and value == lo):
+            kind = "an integer" if isinstance(value, int) else "a finite number"
+            out.append(f"{prefix}{name}: expected {kind} {'>=' if inclusive else '>'} {lo}, got {value}")
+    return out
+
+
+def list_models() -> list[str]:
+    """Variant names accepted by :func:`model_config` (and ``registry.create_model``)."""
+    return sorted(VARIANTS)
+
+
+def model_config(name: str, **overrides: Any) -> ModelConfig:
+    """The :class:`ModelConfig` of variant ``name`` with ``overrides`` applied; unknown names/keys raise."""
+    if name not in VARIANTS:
+        raise TavloError(f"unknown model {name!r}; expected one of {list_models()}")
+    known = {f.name for f in dataclasses.fields(ModelConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TavloError(f"model {name}: unknown config key(s) {unknown}; known: {sorted(known)}")
+    cfg = ModelConfig(**{**VARIANTS[name](), "name": name, **overrides})
+    cfg.check()
+    return cfg
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -220,12 +256,23 @@ def update(cfg: Any, values: dict[str, Any], prefix: str = "") -> Any:
 
 
 def parse_overrides(args: list[str]) -> dict[str, Any]:
-    """``["--model.num_frames=1", "--lr=3e-4"]`` -> ``{"model": {"num_frames": "1"}, "lr": "3e-4"}``."""
+    """``["--model.num_frames=1", "--batch-size", "8"]`` -> ``{"model": {"num_frames": "1"}, "batch_size": "8"}``.
+
+    ``--key=value`` or ``--key value``; dashes in a key are read as underscores.
+    """
     out: dict[str, Any] = {}
-    for arg in args:
-        if not arg.startswith("--") or "=" not in arg:
+    args = list(args)
+    while args:
+        arg = args.pop(0)
+        if not arg.startswith("--") or len(arg) < 3:
             raise TavloError(f"override {arg!r}: expected --key=value (dotted keys reach sections: --model.depth=2)")
-        key, value = arg[2:].split("=", 1)
+        if "=" in arg:
+            key, value = arg[2:].split("=", 1)
+        elif args and not args[0].startswith("--"):
+            key, value = arg[2:], args.pop(0)
+        else:
+            raise TavloError(f"override {arg!r}: expected a value (--key=value or --key value)")
+        key = key.replace("-", "_")
         node = out
         *parents, leaf = key.split(".")
         for p in parents:
@@ -237,8 +284,6 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
 def load_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> TrainConfig:
     """Build a :class:`TrainConfig`: registry defaults of ``model.name``, then the YAML file, then overrides."""
     import yaml
-
-    from tavlo_model.registry import model_config
 
     raw: dict[str, Any] = {}
     if path:
@@ -252,6 +297,9 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | No
         if not isinstance(raw, dict):
             raise TavloError(f"config {path}: expected a mapping at the top level, got {type(raw).__name__}")
     over = parse_overrides(overrides or [])
+    for where, values in ((f"config {path}", raw), ("overrides", over)):
+        if "model" in values and not isinstance(values["model"], dict):
+            raise TavloError(f"{where}: model: expected a mapping of ModelConfig fields, got {values['model']!r}")
     # The model name picks the variant's defaults before any other model key applies.
     name = over.get("model", {}).get("name") or (raw.get("model") or {}).get("name") or ModelConfig.name
     cfg = TrainConfig(model=model_config(str(name)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from avatar_bench.format import AvatarDataset
 from avatar_bench.naming import CLIP_DIGITS, RELEASE_DIGITS, clip_file_name, clip_name
 from avatar_bench.release.idlist import read_id_list
 from avatar_bench.vggsound import RowProblem, read_rows
+from avatar_bench.window import model_window
 from tavlo_model.audio import slice_columns
 from tavlo_model.config import DataConfig, ModelConfig
 from tavlo_model.errors import TavloError
@@ -49,7 +51,7 @@ def items_from_gt(gt: AvatarDataset, video_dir: str | os.PathLike) -> list[ClipI
     """One item per annotated frame, videos interleaved so neighbouring items come from different videos."""
     per_video = []
     for video in gt.videos:
-        path = Path(video_dir) / (video.file_name or f"{video.name}.mp4")
+        path = Path(video_dir) / (video.file_name or clip_file_name(video.name))
         per_video.append([ClipItem(str(path), video.name, im.frame_index, im.id)
                           for im in gt.images_by_video.get(video.id, [])])
     longest = max((len(v) for v in per_video), default=0)
@@ -57,12 +59,18 @@ def items_from_gt(gt: AvatarDataset, video_dir: str | os.PathLike) -> list[ClipI
 
 
 def items_from_csv(csv_path: str | os.PathLike, video_dir: str | os.PathLike, split: str) -> list[ClipItem]:
-    """Training items from VGGSound-style rows ``id,start_s,label,split`` (read by ``avatar_bench.vggsound``);
-    files ``<id>_<start:06d>.mp4``, or the release's ``<id>_<start:05d>.mp4``."""
-    items, missing = [], 0
+    """Training items from VGGSound-style rows ``id,start_s,label,split`` (``avatar_bench.vggsound``, the one
+    reader); files ``<id>_<start:06d>.mp4``, or the release's ``<id>_<start:05d>.mp4`` (``avatar_bench.naming``).
+    Bad rows and missing videos are logged with their reasons and skipped."""
+    if not Path(csv_path).is_file():
+        raise TavloError(f"data.csv {csv_path}: file not found")
+    items, missing, problems = [], 0, Counter()
     for row in read_rows(csv_path, check_split=False):
         if isinstance(row, RowProblem):
-            raise TavloError(f"{csv_path}: {row.detail}")
+            problems[row.reason] += 1
+            if sum(problems.values()) <= 5:
+                log.warning("%s: %s (%s), skipped", csv_path, row.detail, row.reason)
+            continue
         if row.split.strip() != split:
             continue
         path = _clip_path(video_dir, row.youtube_id, row.start_s)
@@ -70,6 +78,8 @@ def items_from_csv(csv_path: str | os.PathLike, video_dir: str | os.PathLike, sp
             items.append(ClipItem(str(path), path.stem))
         else:
             missing += 1
+    if problems:
+        log.warning("%s: %d bad row(s) skipped: %s", csv_path, sum(problems.values()), dict(problems))
     if missing:
         log.warning("%s: %d %s-split video(s) not found in %s, skipped", csv_path, missing, split, video_dir)
     return items
@@ -109,7 +119,7 @@ def training_items(data: DataConfig) -> list[ClipItem]:
         gt_path = Path(data.root) / "annotations" / f"{data.train_split}.json"
         gt = AvatarDataset.load(gt_path, validate=False)
         video_dir = Path(data.videos or Path(data.root) / "videos")
-        items = [ClipItem(str(video_dir / (v.file_name or f"{v.name}.mp4")), v.name) for v in gt.videos]
+        items = [ClipItem(str(video_dir / (v.file_name or clip_file_name(v.name))), v.name) for v in gt.videos]
     elif data.csv:
         items = items_from_csv(data.csv, data.videos or Path(data.csv).parent / "videos", data.train_split)
     elif data.train_list and data.videos:
@@ -136,12 +146,9 @@ def usable(items: list[ClipItem]) -> list[ClipItem]:
 
 
 def window(anchor: int, fps: float, num_frames: int, clip_seconds: float, n_frames: int) -> tuple[list[int], float]:
-    """Frame indices of the window (clamped to the video) and the start time of its audio."""
-    d = clip_seconds / num_frames
-    t_anchor = anchor / fps
-    times = [t_anchor + (k - num_frames // 2) * d for k in range(num_frames)]
-    idx = [min(max(int(round(t * fps)), 0), n_frames - 1) for t in times]
-    return idx, times[0] - d / 2
+    """Frame indices of the window (clamped to the video) and the start time of its audio
+    (``avatar_bench.window.model_window``: the synth cue check places frames the same way)."""
+    return model_window(anchor, fps, num_frames, clip_seconds, n_frames)
 
 
 class ClipDataset(torch.utils.data.Dataset):

@@ -11,7 +11,6 @@ off-screen frame whose peak similarity stays under ``c`` has an empty mask at th
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
@@ -21,10 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avatar_bench.errors import AvatarError
 from avatar_bench.format import AvatarDataset
-from avatar_bench.release import load_gt, submission_keys
-from tavlo_model.checkpoint import load_checkpoint
+from tavlo_model.checkpoint import check_writable, load_checkpoint
 from tavlo_model.config import TrainConfig, config_from_dict
 from tavlo_model.data import ClipDataset, items_from_gt
 from tavlo_model.dist import pick_device
@@ -38,19 +35,60 @@ log = logging.getLogger("tavlo_model.infer")
 
 
 def load_model(ckpt_path: str | os.PathLike, device: torch.device) -> tuple[Tavlo, Calibration | None, TrainConfig]:
-    """The model of a checkpoint (eval mode), its calibration (None when never fitted) and its training config."""
+    """The model of a checkpoint (eval mode), its calibration (None when never fitted) and its training config.
+
+    Raises:
+        TavloError: the checkpoint's state dict does not fit the model its config describes, holds NaN or
+            infinite weights, or its calibration is not finite or has ``tau <= 0``.
+    """
     ckpt = load_checkpoint(ckpt_path, map_location="cpu")
     cfg = config_from_dict(ckpt["config"])
     cfg.model.visual_weights = ""  # the checkpoint holds the trained weights
     model = Tavlo(cfg.model)
+    _check_state(ckpt_path, model.state_dict(), ckpt["model"])
     model.load_state_dict(ckpt["model"])
     cal = ckpt.get("calibration")
+    if cal is not None:
+        _check_calibration(ckpt_path, cal)
     fitted = cal is not None and not math.isnan(cal.get("pos_median", math.nan))
     return model.to(device).eval(), Calibration(**cal) if fitted else None, cfg
 
 
+def _check_state(path, own: dict, state: dict) -> None:
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    shapes = [f"{k}: model {tuple(own[k].shape)}, checkpoint {tuple(v.shape)}" for k, v in state.items()
+              if k in own and tuple(own[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shapes:
+        raise TavloError(f"checkpoint {path}: its state dict does not fit the model its config describes: "
+                         f"{len(missing)} missing {missing[:3]}, {len(unexpected)} unexpected {unexpected[:3]}, "
+                         f"{len(shapes)} of another shape {shapes[:3]}")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise TavloError(f"checkpoint {path}: expected finite weights, found NaN or inf in {len(bad)} tensor(s), "
+                         f"e.g. {bad[:3]}")
+
+
+def _check_calibration(path, cal: dict) -> None:
+    fields = {k: cal.get(k) for k in ("center", "tau")}
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in fields.values()) or fields["tau"] <= 0:
+        raise TavloError(f"checkpoint {path}: calibration: expected a finite center and tau > 0, got {fields}")
+
+
+def check_out(path: str | os.PathLike) -> None:
+    """Refuse, before inference, an ``--out`` that ``write_submission`` would refuse or cannot write."""
+    out = Path(path)
+    if out.suffix.lower() in (".npz", ".zip"):
+        if out.is_dir():
+            raise TavloError(f"--out {out}: expected a .npz/.zip file path, found a folder")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise TavloError(f"--out {out}: expected a .npz or .zip path, or a new or empty folder; found a "
+                         f"{'non-empty folder' if out.is_dir() else 'file'}")
+    check_writable(out.parent, "--out folder")
+
+
 def predict(ckpt_path: str | os.PathLike, gt: AvatarDataset, video_dir: str | os.PathLike, batch_size: int = 32,
-            workers: int = 2, cache_dir: str = "", device: str = "auto") -> dict[int, np.ndarray]:
+            workers: int = 2, cache_dir: str = "", device: str = "auto",
+            progress: bool = False) -> dict[int, np.ndarray]:
     """Heatmaps ``image id -> (S, S) float32 in [0, 1]`` for every annotated frame of ``gt``."""
     dev = pick_device(device)
     model, cal, cfg = load_model(ckpt_path, dev)
@@ -62,15 +100,14 @@ def predict(ckpt_path: str | os.PathLike, gt: AvatarDataset, video_dir: str | os
     if missing:
         raise TavloError(f"videos: {len(set(missing))} annotated video(s) not found, e.g. {missing[0]}")
     loader = make_loader(ClipDataset(items, cfg.model, cfg.data, train=False), None, batch_size, workers, False, dev)
-    _, _, heatmaps = evaluate(model, _progress(loader), dev, num_negatives=1, calibration=cal)
+    batches = _progress(loader) if progress else loader
+    _, _, heatmaps = evaluate(model, batches, dev, num_negatives=1, calibration=cal)
     return heatmaps
 
 
 def _progress(loader):
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return loader
+    from tqdm import tqdm
+
     return tqdm(loader, desc="tavlo-infer", unit="batch", disable=None)
 
 
@@ -82,31 +119,10 @@ def write(path: str | os.PathLike, heatmaps: dict[int, np.ndarray]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point of ``tavlo-infer``."""
-    parser = argparse.ArgumentParser(prog="tavlo-infer", description=__doc__.split("\n")[0])
-    parser.add_argument("--ckpt", required=True, help="checkpoint written by tavlo-train (best.pt or last.pt)")
-    parser.add_argument("--gt", required=True, help="AVATAR-COCO file whose annotated frames are scored, or the "
-                        "released benchmark's metadata folder")
-    parser.add_argument("--videos", required=True, help="folder of the videos (<video name>.mp4)")
-    parser.add_argument("--out", required=True, help="submission: .npz, .zip or a directory")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="decoding processes")
-    parser.add_argument("--cache-dir", default="", help="frame cache folder (speeds up repeated runs)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--keys", default="auto", choices=("auto", "id", "release"),
-                        help="submission keys: image ids, or the release's <folder>/<frame:05d> (auto: the release's "
-                             "for an imported release, else ids)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        gt = load_gt(args.gt)
-        heatmaps = predict(args.ckpt, gt, args.videos, args.batch_size, args.workers, args.cache_dir, args.device)
-        write(args.out, submission_keys(gt, heatmaps, args.keys))
-    except (TavloError, AvatarError) as exc:
-        print(f"tavlo-infer: error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {len(heatmaps)} heatmaps for {len(gt.images)} annotated frames to {args.out}")
-    return 0
+    """``python -m tavlo_model.infer``: :func:`tavlo_model.cli.infer_main`."""
+    from tavlo_model.cli import infer_main
+
+    return infer_main(argv)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ class Tavlo(nn.Module):
             return self.forward_head(self.forward_features(frames, spec))
         b = frames.shape[0]
         pairs = negative_pairs(b, negatives, frames.device)
-        if self.cfg.spatial_attention == "joint":  # a cross-encoder: every pair through the blocks
+        if self.cfg.spatial_attention != "separate":  # a cross-encoder: every pair through the blocks
             return self.forward_head(self.forward_features(frames, spec, pairs)).reshape(-1, b, frames.shape[1],
                                                                                         self.grid * self.grid)
         a, v = self.embed(self.forward_features(frames, spec))

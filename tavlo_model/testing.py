@@ -16,6 +16,7 @@ import numpy as np
 
 from avatar_bench import rle
 from avatar_bench.format import Annotation, AvatarDataset, Category, Image, Video
+from avatar_bench.naming import clip_file_name, clip_name, frame_file_name
 
 CATEGORIES = [(1, "beeper", 440.0, (230, 40, 40)), (2, "buzzer", 1250.0, (40, 80, 230))]
 SLOT_S = 0.2  # on/off pattern resolution of the tones
@@ -69,7 +70,7 @@ def make_toy_dataset(root: str | os.PathLike, n_videos: int = 6, width: int = 96
             ("train", "val", "test")}
     rows = []
     for v in range(n_videos):
-        name, split = f"sy{v:09d}_000000", splits[v % len(splits)]
+        name, split = clip_name(f"sy{v:09d}", 0), splits[v % len(splits)]
         kind, heard, instances = _plan(v, rng)
         on = rng.random((len(instances) + 1, n_slots)) < 0.5  # row 0: the heard tone; rows 1..: look-alike flicker
         t = np.arange(int(seconds * sample_rate)) / sample_rate
@@ -84,7 +85,7 @@ def make_toy_dataset(root: str | os.PathLike, n_videos: int = 6, width: int = 96
                 lit = on[0, slot] if sounding else on[k + 1, slot]
                 colour = np.array(CATEGORIES[cat - 1][3]) * (1.0 if lit else 0.45)
                 frames[f, y : y + side, x : x + side] = colour.astype(np.uint8)
-        write_mp4(root / "videos" / f"{name}.mp4", frames, fps, wave.astype(np.float32), sample_rate)
+        write_mp4(root / "videos" / clip_file_name(name), frames, fps, wave.astype(np.float32), sample_rate)
         rows.append([name[:11], 0, CATEGORIES[heard - 1][1], split])
         _annotate(data[split], split, v, name, kind, heard, instances, boxes, side, (width, height), fps, seconds)
     (root / "annotations").mkdir(exist_ok=True)
@@ -98,12 +99,12 @@ def make_toy_dataset(root: str | os.PathLike, n_videos: int = 6, width: int = 96
 def _annotate(ds: AvatarDataset, split: str, v: int, name: str, kind: str, heard: int, instances, boxes, side: int,
               size: tuple[int, int], fps: int, seconds: float) -> None:
     width, height = size
-    ds.videos.append(Video(id=v + 1, name=name, file_name=f"{name}.mp4", width=width, height=height, fps=fps,
+    ds.videos.append(Video(id=v + 1, name=name, file_name=clip_file_name(name), width=width, height=height, fps=fps,
                            duration_s=seconds, source="synth", split=split))
     for j, frac in enumerate((0.3, 0.5, 0.7)):
         image_id = (v + 1) * 100 + j
         frame = int(frac * seconds * fps)
-        ds.images.append(Image(id=image_id, video_id=v + 1, file_name=f"{name}/{frame:06d}.jpg", width=width,
+        ds.images.append(Image(id=image_id, video_id=v + 1, file_name=frame_file_name(name, frame), width=width,
                                height=height, frame_index=frame, timestamp_s=frame / fps, scenario=kind,
                                sounding_category_ids=[heard]))
         for k, ((cat, sounding), (x, y)) in enumerate(zip(instances, boxes, strict=True)):

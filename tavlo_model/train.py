@@ -10,7 +10,6 @@ resume exactly with ``--resume=auto``; metrics go to ``metrics.csv`` and TensorB
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -21,14 +20,16 @@ from pathlib import Path
 import torch
 
 from avatar_bench.format import AvatarDataset
+from avatar_bench.io import atomic_write_text
 from tavlo_model import dist
-from tavlo_model.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from tavlo_model.config import TrainConfig, load_config, to_dict
+from tavlo_model.checkpoint import check_writable, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from tavlo_model.collapse import collapse_check
+from tavlo_model.config import TrainConfig, to_dict
 from tavlo_model.data import ClipDataset, ShardSampler, collate, items_from_gt, training_items, usable
 from tavlo_model.engine import Context, TrainState, amp_dtype, evaluate, train_one_epoch
 from tavlo_model.errors import TavloError
 from tavlo_model.heatmap import Calibration
-from tavlo_model.logger import MetricLogger
+from tavlo_model.logger import MetricLogger, ProgressBar, strict_json
 from tavlo_model.model import Tavlo
 
 log = logging.getLogger("tavlo_model.train")
@@ -103,14 +104,58 @@ def _validate(ctx: Context, state: TrainState, val: tuple, logger: MetricLogger)
         state.calibration = cal
         score = metrics.get("total_ciou", math.nan)
         metrics["score"] = score if not math.isnan(score) else -metrics["loss"]
+        k = ctx.cfg.batch_size - 1 if ctx.cfg.num_negatives < 0 else min(ctx.cfg.num_negatives, ctx.cfg.batch_size - 1)
+        check = collapse_check(metrics["loss"], cal.pos_median, cal.neg_median, cal.tau, k)
+        metrics.update(collapsed=float(check["collapsed"]), peak_gap=check["peak_gap"], loss_share=check["loss_share"])
+        if check["collapsed"]:
+            log.warning("step %d: collapsed: the loss is %.1f%% of chance but matched pairs peak no higher than "
+                        "mismatched ones (%.2f tau apart): the heatmap peak carries no evidence (tavlo_model/"
+                        "collapse.py; max-pooled negatives avoid it)", state.step, 100 * check["loss_share"],
+                        check["peak_gap"])
         logger.log(state.step, state.epoch, "val", metrics)
         log.info("val step %d: %s", state.step, {k: round(v, 4) for k, v in metrics.items()})
     state.calibration = Calibration(**dist.broadcast_object(state.calibration.to_dict()))
     return metrics
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run training as ``cfg`` says; return a summary (steps, seconds, best score, last validation metrics)."""
+def check_inputs(cfg: TrainConfig) -> None:
+    """Refuse, before any long work, inputs a run would fail on later: a missing data folder, CSV or
+    validation file, unreadable visual weights, a missing resume checkpoint, an out_dir that cannot be written.
+
+    Raises:
+        TavloError: naming the setting, what was expected and what was found.
+    """
+    d = cfg.data
+    if d.csv:
+        if not Path(d.csv).is_file():
+            raise TavloError(f"data.csv {d.csv}: file not found")
+        videos = Path(d.videos or Path(d.csv).parent / "videos")
+        if not videos.is_dir():
+            raise TavloError(f"data.videos {videos}: expected a folder of <id>_<start>.mp4 files, found none")
+    elif d.root:
+        split = Path(d.root) / "annotations" / f"{d.train_split}.json"
+        if not Path(d.root).is_dir():
+            raise TavloError(f"data.root {d.root}: folder not found")
+        if not split.is_file():
+            raise TavloError(f"data.root {d.root}: expected {split} (an AVATAR-Synth folder), not found")
+    else:
+        raise TavloError("data: expected data.root (an AVATAR-Synth folder) or data.csv + data.videos, got neither")
+    if d.val_gt and not Path(d.val_gt).is_file():
+        raise TavloError(f"data.val_gt {d.val_gt}: file not found")
+    if cfg.model.visual_weights:
+        from tavlo_model.visual import read_weights
+
+        read_weights(cfg.model.visual_weights)
+    if cfg.resume and cfg.resume != "auto" and not Path(cfg.resume).is_file():
+        raise TavloError(f"resume {cfg.resume}: checkpoint not found")
+    check_writable(Path(cfg.out_dir), "out_dir")
+
+
+def train(cfg: TrainConfig, progress: bool = False) -> dict:
+    """Run training as ``cfg`` says; return a summary (steps, seconds, best score, last validation metrics).
+
+    ``progress`` shows a bar (step, loss, samples/s, ETA) on rank 0 when stderr is a terminal.
+    """
     cfg.check()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -119,8 +164,10 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir)
     logger = MetricLogger(out, enabled=rank == 0)
+    bar = ProgressBar(progress and rank == 0)
     try:
-        return _train(cfg, device, rank, world, out, logger)
+        with bar:
+            return _train(cfg, device, rank, world, out, logger, bar)
     finally:
         logger.close()
         dist.cleanup()
@@ -148,10 +195,12 @@ def _prepare(cfg: TrainConfig, device, rank: int, world: int, out: Path) -> tupl
     return train_set, sampler, loader, ctx, state
 
 
-def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: MetricLogger) -> dict:
+def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: MetricLogger,
+           bar: ProgressBar) -> dict:
     train_set, sampler, loader, ctx, state = _prepare(cfg, device, rank, world, out)
     val = validation_set(cfg)
-    ctx.on_step = lambda st, stats: _on_step(ctx, st, stats, logger, out)
+    bar.start(ctx.total_steps, state.step)
+    ctx.on_step = lambda st, stats: bar.update(st, stats) or _on_step(ctx, st, stats, logger, out)
     t0, last_val = time.perf_counter(), {}
     while state.epoch < cfg.epochs and not (cfg.max_steps and state.step >= cfg.max_steps):
         train_set.set_epoch(state.epoch)
@@ -172,10 +221,11 @@ def _train(cfg: TrainConfig, device, rank: int, world: int, out: Path, logger: M
         save(out / "last.pt", ctx, state)
     summary = {"steps": state.step, "epochs": state.epoch, "train_seconds": time.perf_counter() - t0,
                "world_size": world, "best_score": state.best_score, "val": last_val,
+               "collapsed": bool(last_val.get("collapsed", 0.0)),
                "calibration": state.calibration.to_dict(), "param_sum": dist.check_replicas_in_sync(ctx.raw),
                "checkpoint": str(out / "last.pt")}
     if rank == 0:
-        (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        atomic_write_text(out / "summary.json", json.dumps(strict_json(summary), indent=2, allow_nan=False) + "\n")
     dist.barrier()
     return summary
 
@@ -204,27 +254,10 @@ def _on_step(ctx: Context, state: TrainState, stats: dict, logger: MetricLogger,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point of ``tavlo-train``."""
-    parser = argparse.ArgumentParser(prog="tavlo-train", allow_abbrev=False, description=__doc__.split("\n")[0],
-                                     epilog="Any config field can be overridden as --key=value (--model.depth=2).")
-    parser.add_argument("--config", help="YAML config (default: the built-in defaults)")
-    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
-    args, overrides = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        cfg = load_config(args.config, overrides)
-        if args.print_config:
-            import yaml
+    """``python -m tavlo_model.train`` (and ``torchrun -m tavlo_model.train``): :func:`tavlo_model.cli.train_main`."""
+    from tavlo_model.cli import train_main
 
-            print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
-            return 0
-        summary = train(cfg)
-    except TavloError as exc:
-        print(f"tavlo-train: error: {exc}", file=sys.stderr)
-        return 2
-    if dist.is_main():
-        print(json.dumps({k: summary[k] for k in ("steps", "epochs", "train_seconds", "best_score", "checkpoint")}))
-    return 0
+    return train_main(argv)
 
 
 if __name__ == "__main__":

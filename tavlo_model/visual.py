@@ -84,11 +84,7 @@ class ResNet18Encoder(nn.Module):
         Raises:
             TavloError: the file is missing or its tensors do not fit this encoder (e.g. ``width != 64``).
         """
-        if not os.path.isfile(path):
-            raise TavloError(f"visual weights {path}: file not found (weights are never downloaded)")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
+        state = read_weights(path)
         dropped = ("fc.", *(f"layer{i}." for i in range(self.stages + 1, 5)))
         state = {k: v for k, v in state.items() if not k.startswith(dropped)}
         own = self.state_dict()
@@ -102,3 +98,26 @@ class ResNet18Encoder(nn.Module):
                              f"unexpected {unexpected[:3]}")
         self.load_state_dict(state)
         log.info("loaded visual encoder weights from %s", path)
+
+
+def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a torchvision-style ``.pth`` state dict, read with ``weights_only=True``.
+
+    Raises:
+        TavloError: the file is missing, is not a weights-only torch file (e.g. a pickled model), or holds no
+            mapping of names to tensors.
+    """
+    if not os.path.isfile(path):
+        raise TavloError(f"visual weights {path}: file not found (weights are never downloaded)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle/zip errors: a pickled model, a foreign or corrupt file
+        raise TavloError(f"visual weights {path}: expected a weights-only torch state dict (torch.save of "
+                         f"model.state_dict()), got a file torch.load(weights_only=True) refuses: "
+                         f"{str(exc).splitlines()[0][:200]}") from None
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise TavloError(f"visual weights {path}: expected a mapping of parameter names to tensors, "
+                         f"got {type(state).__name__}")
+    return state

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from avatar_bench import rle
+from avatar_bench.rules import scenario_of
 from avatar_bench.synth.scene import Scene
 
 EDGE_MARGIN_S = 0.25  # stay this far from the start/end of any audible stretch
@@ -79,18 +80,10 @@ def choose_frames(scene: Scene, vis: np.ndarray, n_target: int) -> list[int]:
 def classify(present: list[tuple[int, str, bool]], heard: set[str]) -> str | None:
     """The scenario of a frame from its visible instances ``(track_id, category, sounding)`` and the heard
     categories; None when the frame fits no scenario cleanly (it is then not annotated)."""
-    sounding = [(tid, cat) for tid, cat, s in present if s]
-    cats = {cat for _, cat in sounding}
-    if not sounding:
-        return "off_screen" if heard else None
-    if heard - cats:  # a source heard off screen at the same time as a visible one: ambiguous
+    cats = {cat for _, cat, s in present if s}
+    if cats and heard - cats:  # a source heard off screen at the same time as a visible one: ambiguous
         return None
-    if len(cats) >= 2:
-        return "mixed"
-    if len(sounding) != 1:
-        return None
-    same = sum(1 for _, cat, _ in present if cat == sounding[0][1])
-    return "multi_entity" if same >= 2 else "single"
+    return scenario_of([(cat, s) for _, cat, s in present], heard)  # THE rule (avatar_bench.rules)
 
 
 def frame_truth(scene: Scene, i: int, ids: np.ndarray) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from avatar_bench.io import atomic_write_bytes, atomic_write_json
+from avatar_bench.naming import clip_file_name, frame_file_name
 from avatar_bench.synth.annotate import choose_frames, frame_truth
 from avatar_bench.synth.audio import mix, render_source
 from avatar_bench.synth.encode import write_mp4
@@ -62,7 +63,7 @@ def make_clip(out_dir: Path, scene: Scene, *, frames_per_video: int, x264_preset
                 vis[i, col[tid]] = frac
             yield buf
 
-    write_mp4(out_dir / "videos" / f"{scene.name}.mp4", frames(), width=scene.width, height=scene.height,
+    write_mp4(out_dir / "videos" / clip_file_name(scene.name), frames(), width=scene.width, height=scene.height,
               fps=scene.fps, audio=scene_audio(scene), sample_rate=scene.sample_rate, x264_preset=x264_preset,
               crf=crf)
     annotated = [] if scene.defect else _annotate(out_dir, scene, renderer, vis, frames_per_video)
@@ -83,7 +84,7 @@ def _annotate(out_dir: Path, scene: Scene, renderer: Renderer, vis: np.ndarray, 
             continue
         data = io.BytesIO()
         PILImage.fromarray(yuv420_to_rgb(buf)).save(data, format="JPEG", quality=JPEG_QUALITY)
-        atomic_write_bytes(out_dir / "frames" / scene.name / f"{i:06d}.jpg", data.getvalue())
+        atomic_write_bytes(out_dir / "frames" / frame_file_name(scene.name, i), data.getvalue())
         records.append(record)
     return records
 

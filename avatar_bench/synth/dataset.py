@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from avatar_bench.format import SCHEMA_VERSION, SPLITS, Annotation, AvatarDataset, Category, Image, Video
+from avatar_bench.naming import clip_file_name, frame_file_name
 from avatar_bench.synth.categories import BY_NAME, CATEGORIES
 
 
@@ -23,13 +24,13 @@ def coco_categories() -> list[Category]:
 
 def _records(meta: dict[str, Any]) -> tuple[Video, list[Image], list[Annotation]]:
     vid = meta["synth"]["index"] + 1
-    video = Video(id=vid, name=meta["name"], file_name=f"{meta['name']}.mp4", width=meta["width"],
+    video = Video(id=vid, name=meta["name"], file_name=clip_file_name(meta["name"]), width=meta["width"],
                   height=meta["height"], fps=meta["fps"], duration_s=meta["duration_s"], source="synth",
                   source_label=meta["label"], split=meta["split"], extra={"synth_kind": meta["synth"]["kind"]})
     images, anns = [], []
     for k, frame in enumerate(meta["annotated_frames"]):
         image_id = vid * 100 + k
-        images.append(Image(id=image_id, video_id=vid, file_name=f"{meta['name']}/{frame['frame_index']:06d}.jpg",
+        images.append(Image(id=image_id, video_id=vid, file_name=frame_file_name(meta["name"], frame["frame_index"]),
                             width=meta["width"], height=meta["height"], frame_index=frame["frame_index"],
                             timestamp_s=frame["timestamp_s"], scenario=frame["scenario"],
                             sounding_category_ids=sorted(BY_NAME[c].id for c in frame["sounding_categories"])))

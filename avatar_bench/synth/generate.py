@@ -18,6 +18,7 @@ from typing import Any
 
 from avatar_bench.format import scenario_problems
 from avatar_bench.io import atomic_write_json, atomic_write_text
+from avatar_bench.naming import clip_file_name
 from avatar_bench.synth.clip import GENERATOR_VERSION
 from avatar_bench.synth.config import ClipPlan, SynthConfig, SynthError, plan_clips, resolve_config
 from avatar_bench.synth.dataset import build_splits, coco_categories, vggsound_csv
@@ -41,7 +42,7 @@ def _make(job: tuple[str, int, dict[str, Any], ClipPlan]) -> tuple[str, int]:
 
 def is_complete(out_dir: Path, name: str) -> bool:
     """A clip is complete when its meta (written last) and its video both exist."""
-    return (out_dir / "meta" / f"{name}.json").is_file() and (out_dir / "videos" / f"{name}.mp4").is_file()
+    return (out_dir / "meta" / f"{name}.json").is_file() and (out_dir / "videos" / clip_file_name(name)).is_file()
 
 
 def _check_settings(out_dir: Path, stamp: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from avatar_bench.naming import clip_name
 from avatar_bench.synth.audio import PITCH_HZ, Event, event_length
 from avatar_bench.synth.casting import Cast, cast_video
 from avatar_bench.synth.categories import BY_NAME, CategorySpec
@@ -80,7 +81,7 @@ class Scene:
 def video_name(index: int) -> str:
     """``"sy" + 9 digits`` (an 11-character YouTube-like id) and a VGGSound-like start second."""
     start = 10 * ((index * 7919) % 30)
-    return f"sy{index:09d}_{start:06d}"
+    return clip_name(f"sy{index:09d}", start)
 
 
 def schedule(spec: CategorySpec, rng: np.random.Generator, t0: float, t1: float, at_start: bool) -> list[Event]:

@@ -135,4 +135,5 @@ def test_classify_by_hand():
     assert classify([(1, "dog", True), (2, "dog", False)], {"dog"}) == "multi_entity"
     assert classify([(1, "dog", True), (2, "bell", True), (3, "dog", False)], {"dog", "bell"}) == "mixed"
     assert classify([(1, "dog", True)], {"dog", "horn"}) is None  # on- and off-screen at once
-    assert classify([(1, "dog", True), (2, "dog", True)], {"dog"}) is None
+    # two sounding instances of one category are two sources: mixed (THE rule, avatar_bench.rules)
+    assert classify([(1, "dog", True), (2, "dog", True)], {"dog"}) == "mixed"

@@ -95,9 +95,18 @@ def test_csv_source_and_unusable_videos(toy_root, tmp_path, caplog):
     bad.write_bytes(b"not a video")
     kept = usable(items + [items[0].__class__(str(bad), "bad_000000")])
     assert len(kept) == 2 and "bad_000000" in caplog.text
-    csv.write_text("sy1,zero,x,train\n", encoding="utf-8")
-    with pytest.raises(TavloError, match="line 1"):
-        items_from_csv(csv, toy_root / "videos", "train")
+    # the one VGGSound reader (avatar_bench.vggsound): a BOM, a bad start, a bad id and an unterminated quote are
+    # rows with a reason, skipped and counted; the good rows around them are kept
+    caplog.clear()
+    csv.write_text("\ufeffsy000000000,0,beeper,train\nsy000000001,zero,x,train\nsy1,0,x,train\n"
+                   "sy000000001,0,\"buzzer, loud,train\nsy000000001,0,buzzer,train\n", encoding="utf-8")
+    items = items_from_csv(csv, toy_root / "videos", "train")
+    assert [it.name for it in items] == ["sy000000000_000000", "sy000000001_000000"]
+    assert "3 bad row(s) skipped" in caplog.text
+    assert "'malformed_row': 2" in caplog.text and "'bad_id': 1" in caplog.text
+    assert "line 2" in caplog.text
+    with pytest.raises(TavloError, match="file not found"):
+        items_from_csv(tmp_path / "absent.csv", toy_root / "videos", "train")
     with pytest.raises(TavloError, match="expected data.root"):
         training_items(DataConfig())
 

@@ -24,7 +24,9 @@ def _inputs(model, b=2):
 
 @pytest.mark.parametrize("name,spatial,radius", [("tavlo_r18_t4", "separate", -1), ("ezvsl_r18", "separate", -1),
                                                  ("tavlo_r18_t4", "joint", -1), ("tavlo_r18_t4", "separate", 1),
-                                                 ("tavlo_r18_t4", "separate", 0)])
+                                                 ("tavlo_r18_t4", "separate", 0), ("ezvsl_r18", "joint", -1),
+                                                 ("tavlo_r18_t4", "audio_to_visual", 0),
+                                                 ("tavlo_r18_t4", "audio_to_visual", -1)])
 def test_shapes_no_nan_and_backward(name, spatial, radius):
     model = create_model(name, **TINY, spatial_attention=spatial, spatial_radius=radius)
     frames, spec = _inputs(model)
@@ -45,7 +47,7 @@ def test_shapes_no_nan_and_backward(name, spatial, radius):
 
 
 def test_modalities_stay_apart_without_cross_modal_attention():
-    model = create_model("tavlo_r18_t4", **TINY).eval()
+    model = create_model("tavlo_r18_t4", **TINY, spatial_attention="separate").eval()
     frames, spec = _inputs(model)
     with torch.no_grad():
         a, v = model.embed(model.forward_features(frames, spec))
@@ -54,11 +56,17 @@ def test_modalities_stay_apart_without_cross_modal_attention():
     torch.testing.assert_close(v2, v)  # locations do not see the audio ...
     torch.testing.assert_close(a2, a.flip(0))  # ... and the audio does not see the frames
     torch.testing.assert_close(pairs[1, 0], torch.einsum("te,tne->tn", a[0], v[1]))  # audio 0 with frames 1
-    joint = create_model("tavlo_r18_t4", **TINY, spatial_attention="joint").eval()
-    with torch.no_grad():
-        _, vj = joint.embed(joint.forward_features(frames, spec))
-        _, vj2 = joint.embed(joint.forward_features(frames, spec.flip(0)))
-    assert not torch.allclose(vj, vj2)  # a cross-encoder: locations depend on the audio they are paired with
+    for mode in ("joint", "audio_to_visual"):
+        cross = create_model("tavlo_r18_t4", **TINY, spatial_attention=mode).eval()
+        with torch.no_grad():
+            aj, vj = cross.embed(cross.forward_features(frames, spec))
+            aj2, vj2 = cross.embed(cross.forward_features(frames, spec.flip(0)))
+            pairs = cross(frames, spec, negatives=-1)
+            swapped = cross.forward_head(cross.forward_features(frames, spec, torch.tensor([[0, 1], [1, 0]])))
+        assert not torch.allclose(vj, vj2)  # a cross-encoder: locations depend on the audio they are paired with
+        # the audio token reads the frames in joint mode only
+        assert torch.allclose(aj2, aj.flip(0), atol=1e-6) == (mode == "audio_to_visual")
+        torch.testing.assert_close(pairs[1], swapped.flatten(2))  # shift 1: audio i with the frames of clip i+1
 
 
 @pytest.mark.parametrize("spec_frames,num_frames", [(100, 4), (100, 1), (96, 3), (150, 5), (37, 2), (300, 8)])
@@ -100,14 +108,14 @@ def _attention_cost(model, frames, spec) -> int:
     return sum(seen)
 
 
-@pytest.mark.parametrize("spatial,radius", [("separate", -1), ("joint", -1), ("separate", 0)])
+@pytest.mark.parametrize("spatial,radius", [("separate", -1), ("joint", -1), ("separate", 0), ("audio_to_visual", 0)])
 def test_attention_is_factorized_and_linear_in_time(spatial, radius):
     costs = {}
     for t in (2, 4, 8):
         model = create_model("tavlo_r18_t4", **{**TINY, "num_frames": t, "clip_seconds": 0.25 * t, "img_size": 96,
                                                 "spatial_attention": spatial, "spatial_radius": radius}).eval()
         n = 1 + model.grid ** 2
-        s = n if spatial == "joint" else 0 if radius == 0 else n - 1  # tokens per spatial attention
+        s = n if spatial != "separate" else 0 if radius == 0 else n - 1  # tokens per spatial attention
         costs[t] = _attention_cost(model, *_inputs(model))
         assert costs[t] == attention_scores(t, n, model.cfg.depth, model.cfg.num_heads, 2, spatial, radius)
         joint = model.cfg.depth * model.cfg.num_heads * 2 * (t * n) ** 2  # one attention over all T*N tokens
@@ -120,7 +128,8 @@ def test_attention_is_factorized_and_linear_in_time(spatial, radius):
         assert 2.0 <= costs[8] / costs[4] <= 2.0 * (1 + 4 * n / (s * s))
 
 
-@pytest.mark.parametrize("spatial,radius", [("separate", 1), ("separate", 0), ("joint", 1)])
+@pytest.mark.parametrize("spatial,radius", [("separate", 1), ("separate", 0), ("joint", 1), ("audio_to_visual", 1),
+                                            ("audio_to_visual", 0)])
 def test_spatial_radius_limits_which_tokens_mix(spatial, radius):
     grid, t, d = 5, 3, 16
     block = FactorizedBlock(d, 2, spatial=spatial, grid=grid, radius=radius).eval()
@@ -134,6 +143,12 @@ def test_spatial_radius_limits_which_tokens_mix(spatial, radius):
     near = torch.maximum((yy - 2).abs(), (xx - 2).abs()) <= radius
     assert torch.equal(cells, near)  # exactly the cells within the radius
     assert bool(moved[0]) == (spatial == "joint")  # the audio token sees the frame only in joint mode
+    y = x.clone()
+    y[:, :, 0] += torch.randn(d)  # perturb the audio token of every frame
+    with torch.no_grad():
+        heard = (block(x) - block(y)).abs().amax(dim=(0, 1, 3)) > 1e-6
+    assert bool(heard[1:].all()) == (spatial != "separate")  # every location reads its frame's audio token ...
+    assert not heard[1:].any() or spatial != "separate"  # ... and none does when the modalities are kept apart
 
 
 @pytest.mark.parametrize("stages,channels", [(2, 32), (3, 64), (4, 128)])
@@ -154,6 +169,14 @@ def test_registry_fails_loudly():
         create_model("tavlo_r18_t4", negatives="min")
     base = create_model("ezvsl_r18", **TINY)
     assert base.cfg.num_frames == 1 and base.cfg.negatives == "max"
+    paper = create_model("tavlo_r18_t4").cfg  # the paper's model: joint attention, mean negatives, T = 4, 224 px
+    assert (paper.spatial_attention, paper.negatives, paper.num_frames, paper.img_size, paper.depth) == (
+        "joint", "mean", 4, 224, 2)
+    from tavlo_model import variants
+
+    for name, fn in variants.VARIANTS.items():  # every deviating variant says why in its docstring
+        assert fn.__doc__ and (name in ("tavlo_r18_t4", "ezvsl_r18") or "Deviates" in fn.__doc__
+                               or name.endswith(("_cpu", "_cpu_mean"))), name
 
 
 def test_imagenet_weights_load_from_an_explicit_path(tmp_path):

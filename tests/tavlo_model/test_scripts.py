@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -56,9 +57,15 @@ def test_compare_script_prints_both_tables(toy_root, tmp_path):
                            "--data.num_workers=0", *tiny], cwd=REPO, capture_output=True, text=True, timeout=400,
                           env={**os.environ, "OMP_NUM_THREADS": "2"})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    header, *rows = proc.stdout.strip().splitlines()[-12:]
-    assert "TAVLO (T=4)" in header and "EZ-VSL-style (T=1)" in header
-    assert any(r.startswith("multi-entity") for r in rows) and any(r.startswith("cross-event") for r in rows)
+    out = proc.stdout.strip().splitlines()
+    header = next(i for i, line in enumerate(out) if "TAVLO (T=4)" in line)
+    rows = {line[:30].strip(): line for line in out[header + 1:]}
+    assert "EZ-VSL-style (T=1)" in out[header] and {"multi-entity  CIoU", "cross-event   CIoU"} <= set(rows)
+    assert "T=4, 1 s" in rows["its view"] and "T=1, 1 s" in rows["its view"]
+    assert {"multi/single  ratio", "oracle", "chance", "progress chance->oracle"} <= set(rows)
+    refs = json.loads((tmp_path / "cmp" / "references.json").read_text(encoding="utf-8"))["references"]
+    assert {(r["num_frames"], r["clip_seconds"]) for r in refs.values()} == {(4, 1.0), (1, 1.0)}
+    assert all(math.isnan(r["oracle"]) for r in refs.values())  # the toy test split has no multi-entity frame
     saved = json.loads((tmp_path / "cmp" / "comparison.json").read_text(encoding="utf-8"))
     assert set(saved) == {"TAVLO (T=4)", "EZ-VSL-style (T=1)"}
     for result in saved.values():
@@ -67,17 +74,9 @@ def test_compare_script_prints_both_tables(toy_root, tmp_path):
     assert (tmp_path / "cmp" / "synth_small_tavlo" / "submission.npz").is_file()
 
 
-def _load_compare():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("compare_script", REPO / "scripts" / "compare_tavlo_baseline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_seed_aggregate_matches_hand_computed_interval():
-    compare = _load_compare()
+    from tavlo_model import comparison as compare
+
     a, b = "TAVLO (T=4)", "EZ-VSL-style (T=1)"
     # differences 2, 4, 6 -> mean 4, sd 2, half-width t(0.975, 2) * 2 / sqrt(3) = 4.303 * 1.1547 = 4.968
     scores = {0: (10.0, 8.0), 1: (9.0, 5.0), 2: (12.0, 6.0)}
@@ -93,6 +92,32 @@ def test_seed_aggregate_matches_hand_computed_interval():
     table = compare.format_seeds(agg, "toy test (3 frames)")
     assert "multi-entity" in table and "+4.00 [-1.0, +9.0]" in table and "3/3" in table
     assert not any(line.startswith("single") for line in table.splitlines())
+
+
+def test_multi_single_ratio_against_the_views_oracle_and_chance():
+    from tavlo_model import comparison as compare
+
+    a, b = "TAVLO (T=4)", "EZ-VSL-style (T=1)"
+    assert compare.multi_single_ratio({"multi_entity_ciou": 6.0, "single_ciou": 15.0}) == pytest.approx(0.4)
+    assert math.isnan(compare.multi_single_ratio({"multi_entity_ciou": 6.0, "single_ciou": 0.0}))
+    refs = {a: {"num_frames": 4, "clip_seconds": 0.5, "oracle": 0.8, "single_frame": 0.42, "chance": 0.4},
+            b: {"num_frames": 1, "clip_seconds": 0.5, "oracle": 0.4, "single_frame": 0.42, "chance": 0.4}}
+    assert compare.progress(0.6, refs[a]) == pytest.approx(0.5)  # halfway from chance 0.4 to oracle 0.8
+    assert math.isnan(compare.progress(0.6, refs[b]))  # T = 1: the oracle is chance, no span
+    # seeds: TAVLO 6/15 and 8/16 -> ratios 0.4, 0.5; baseline 3/15, 4/20 -> 0.2, 0.2; ratio of the means 7/15.5
+    per_seed = {s: {a: {"test": {"multi_entity_ciou": m1, "single_ciou": s1}, "train_seconds": 60.0},
+                    b: {"test": {"multi_entity_ciou": m2, "single_ciou": s2}, "train_seconds": 120.0}}
+                for s, (m1, s1, m2, s2) in enumerate([(6.0, 15.0, 3.0, 15.0), (8.0, 16.0, 4.0, 20.0)])}
+    agg = compare.aggregate(per_seed)
+    row = agg["metrics"]["multi_single_ratio"]
+    assert row["mean"][a] == pytest.approx(0.45) and row["mean"][b] == pytest.approx(0.2)
+    assert row["diff"]["mean"] == pytest.approx(0.25) and row["diff"]["ahead"] == 2
+    table = compare.format_seeds(agg, "toy", refs)
+    lines = {line[:30].strip(): line for line in table.splitlines()}
+    assert lines["ratio of the means"].split()[-2:] == ["0.452", "0.200"]  # 7 / 15.5 and 3.5 / 17.5
+    assert lines["oracle"].split()[-2:] == ["0.800", "0.400"] and lines["chance"].split()[-2:] == ["0.400", "0.400"]
+    assert lines["progress chance->oracle"].split()[-2:] == [f"{(7 / 15.5 - 0.4) / 0.4:.2f}", "-"]
+    assert lines["training      minutes/seed"].split()[-2:] == ["1.0", "2.0"]
 
 
 @pytest.mark.slow

@@ -74,7 +74,7 @@ def test_checkpoint_resume_is_bit_identical(toy_root, tmp_path):
 def test_cli_train_then_infer_writes_a_submission(toy_root, tmp_path, capsys):
     out = tmp_path / "run"
     rc = train_main([f"--data.root={toy_root}", f"--out_dir={out}", "--batch_size=2", "--epochs=2",
-                     "--data.num_workers=2", f"--data.cache_dir={tmp_path / 'cache'}", "--log_every=1",
+                     "--data.num_workers=2", f"--data.cache_dir={tmp_path / 'cache'}", "--log_every=1", "--json",
                      *[f"--model.{k}={list(v) if isinstance(v, tuple) else v}" for k, v in TINY.items()]])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
