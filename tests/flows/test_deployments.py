@@ -64,7 +64,7 @@ def test_secrets_stay_out_of_flow_runs_and_their_logs(prefect_stack, label_studi
               "credentials in the URL"),
              ({"LABEL_STUDIO_API_KEY": expired}, expired, "the token was refused before any request")]
     for env, secret, expected in cases:
-        run_id, state = prefect_stack.run("avatar-review-push/default", {"batch": "secret", "categories": str(cats)},
+        run_id, state = prefect_stack.run("avatar-review-push/push", {"batch": "secret", "categories": str(cats)},
                                           job_env={**env, "AVATAR_RETRY_DELAYS": "0,0"})
         message = prefect_stack.flow_run(run_id)["state"]["message"]
         logs = prefect_stack.logs(run_id)

@@ -98,7 +98,7 @@ def test_chunked_propose_equals_one_run_and_backends_are_built_once_per_thread(v
     monkeypatch.setattr(module, "Backends", counted)  # the real backends, counted
     monkeypatch.setattr(module, "_LOCAL", threading.local())  # no backends cached by an earlier test
     with work.lock("test"):
-        plan = plan_proposals(work)
+        plan = plan_proposals(work, cfg)
         chunks = plan.chunks(4)
         assert [len(c) for c in chunks] == [3, 3, 3, 3, 3] and plan.n_frames == 15
         for chunk in chunks:
