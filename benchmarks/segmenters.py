@@ -22,6 +22,7 @@ import numpy as np
 
 from avatar_bench import rle
 from avatar_bench.format import AvatarDataset
+from pipeline.report.metrics import iou
 
 
 def cases(data: Path, max_masks: int) -> list[tuple[Path, list[float], np.ndarray]]:
@@ -44,13 +45,6 @@ def cases(data: Path, max_masks: int) -> list[tuple[Path, list[float], np.ndarra
     return [out[i] for i in keep]
 
 
-def iou(a: np.ndarray | None, b: np.ndarray) -> float:
-    if a is None:
-        return 0.0
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 1.0
-
-
 def box_mask(image: np.ndarray, box: list[float]) -> np.ndarray:
     mask = np.zeros(image.shape[:2], bool)
     x0, y0, x1, y1 = (int(round(v)) for v in box)
@@ -64,7 +58,7 @@ def measure(name: str, fn, items, images) -> dict:
     for path, box, truth in items:
         mask = fn(images[path], box)
         missing += mask is None
-        ious.append(iou(mask, truth))
+        ious.append(iou(mask, truth) if mask is not None else 0.0)  # no mask scores 0
     seconds = time.perf_counter() - t0
     ious = np.asarray(ious)
     return {"backend": name, "masks": len(items), "none": missing, "mean": ious.mean(), "median": np.median(ious),
