@@ -7,6 +7,7 @@ batch's files are reached through :class:`pipeline.layout.WorkDir`, a stage's re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -124,7 +125,8 @@ def run_cli(call: Callable[[], Any]) -> int:
     from pipeline.errors import PipelineError
 
     try:
-        result = call()
+        with contextlib.redirect_stdout(sys.stderr):  # stdout holds the JSON result alone, whatever a library prints
+            result = call()
     except (PipelineError, ParameterTypeError, ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

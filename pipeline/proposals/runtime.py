@@ -3,13 +3,19 @@
 ultralytics reads ``YOLO_OFFLINE`` and ``YOLO_CONFIG_DIR`` when it is first imported (and writes a settings file
 there), so :func:`import_ultralytics` sets both before the import: offline always, the config dir inside the
 AVATAR cache (``$AVATAR_HOME/ultralytics``, by default the user cache) unless the caller set one.
+
+ultralytics also logs to **stdout** (its handler is ``StreamHandler(sys.stdout)``, and the first import on a
+machine logs "Creating new Ultralytics Settings ..."), which would corrupt a CLI whose stdout is its JSON result;
+the import runs with stdout sent to stderr and its handlers are pointed at stderr afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
+import sys
 from pathlib import Path
 
 from avatar_bench.errors import MissingDependencyError
@@ -30,9 +36,13 @@ def import_ultralytics():
     """Import ultralytics with the offline environment set first; a clear error names the pip extra if absent."""
     ensure_offline_env()
     try:
-        import ultralytics
+        with contextlib.redirect_stdout(sys.stderr):
+            import ultralytics
     except ModuleNotFoundError:
         raise MissingDependencyError("ultralytics", "pipeline") from None
+    for handler in logging.getLogger("ultralytics").handlers:  # imported earlier by someone else: move it too
+        if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+            handler.setStream(sys.stderr)
     return ultralytics
 
 

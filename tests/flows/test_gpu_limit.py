@@ -30,7 +30,9 @@ def test_propose_holds_the_gpu_limit_and_refuses_a_limit_that_would_not_limit(pr
     synth = tmp_path / "synth"
     generate(synth, preset="tiny", seed=7, workers=1, progress=False, n_train=2, n_val=1, n_test=1, n_bad=0,
              duration_s=8.0)
-    env = {**prefect_server.env, "PYTHONPATH": str(REPO), "AVATAR_THREADS": "2"}
+    # a fresh ultralytics config dir: its first import logs to stdout, which must not reach the CLI's JSON (as in CI)
+    env = {**prefect_server.env, "PYTHONPATH": str(REPO), "AVATAR_THREADS": "2",
+           "YOLO_CONFIG_DIR": str(tmp_path / "ultralytics")}
     prefect_server.wait_healthy()
     api = prefect_server.api
     httpx.delete(f"{api}/v2/concurrency_limits/{LIMIT}", timeout=10)  # absent, whatever an earlier session left

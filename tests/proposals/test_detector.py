@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -69,3 +72,19 @@ def test_tampered_registry_checkpoint_is_not_unpickled(_isolated_cache):
     fake.write_bytes(b"not the published file")
     with pytest.raises(PipelineError, match="refusing to unpickle"):
         make_detector("yolo", model="yolov8n", device="cpu")
+
+
+def test_ultralytics_logs_to_stderr_never_stdout(tmp_path):
+    """The first import on a machine logs "Creating new Ultralytics Settings" and later calls log through the same
+    handler; a CLI's stdout is its JSON result, so both must land on stderr."""
+    from tests.conftest import REPO
+
+    code = ("import logging; from pipeline.proposals.runtime import import_ultralytics; import_ultralytics(); "
+            "logging.getLogger('ultralytics').info('after the import')")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "YOLO_CONFIG_DIR": str(tmp_path / "ultra"),
+           "AVATAR_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, text=True, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == ""
+    assert "Creating new Ultralytics Settings" in done.stderr and "after the import" in done.stderr
+    assert (tmp_path / "ultra" / "Ultralytics" / "settings.json").exists()  # under the dir asked for, not $HOME
