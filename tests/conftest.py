@@ -10,9 +10,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AVATAR_SHARED", REPO.parent / "shared"))
 
-# Offline by default and nothing written under $HOME (DEVELOPERS.md, non-negotiable 6).
+# Offline by default (DEVELOPERS.md, non-negotiable 6), and the libraries' caches in the checkout, not $HOME (left
+# in $HOME, measured with a fresh one: chromium's crash-report folder, onnxruntime's device id and Label Studio's
+# user id, which those programs write wherever they run).
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(REPO / ".cache" / "ultralytics"))
+os.environ.setdefault("MPLCONFIGDIR", str(REPO / ".cache" / "matplotlib"))
+os.environ.setdefault("PREFECT_HOME", str(REPO / ".cache" / "prefect"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
