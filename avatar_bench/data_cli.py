@@ -1,16 +1,18 @@
 """``avatar-data``: dataset tools — import the released AVATAR benchmark, describe any AVATAR-COCO file.
 
     avatar-data import-release METADATA_DIR --out test.json [--videos DIR] [--frames DIR]
-                               [--task-map 'Some-string=mixed' ...] [--report report.json] [--brief] [-q]
-    avatar-data info FILE [--brief]
+                               [--task-map 'Some-string=mixed' ...] [--report report.json] [--brief] [-q] [--json]
+    avatar-data info FILE [--brief] [--json]
 
+--json prints one JSON object on stdout (the table and problems go to stderr).
 Exit status: 0 done, 2 bad input (every error listed, each naming its file; nothing written), 130 interrupted.
-Imports stay light: numpy and pycocotools; PyAV only with --videos (``pip install 'avatar-toolkit[release]'``).
+Imports stay light: numpy and pycocotools; PyAV only with --videos (``pip install -e '.[release]'``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -33,9 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--report", help="also write the summary and every problem as JSON here")
     imp.add_argument("--brief", action="store_true", help="print at most 20 problems of each kind (default: all)")
     imp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    imp.add_argument("--json", action="store_true", help="print one JSON object (summary, import, problems) on stdout; "
+                     "the table goes to stderr")
     info = sub.add_parser("info", help="describe an AVATAR-COCO file: counts, scenarios, problems")
     info.add_argument("file", help="AVATAR-COCO file")
     info.add_argument("--brief", action="store_true", help="print at most 20 problems (default: all)")
+    info.add_argument("--json", action="store_true", help="print one JSON object (summary, problems) on stdout; "
+                      "the table goes to stderr")
     return p
 
 
@@ -49,23 +55,28 @@ def _import(args) -> int:
                             task_map=parse_task_map(args.task_map), progress=not args.quiet)
     ds = result.dataset
     ds.validate(source=f"import of {args.metadata}")
+    out = sys.stderr if args.json else sys.stdout
     summary = summarize(ds)
     imp = ds.info["import"]
-    print(format_summary(summary, title=f"{args.metadata}: images {imp['images']}; timestamps {imp['timestamps']}"))
+    print(format_summary(summary, title=f"{args.metadata}: images {imp['images']}; timestamps {imp['timestamps']}"),
+          file=out)
     if result.frame_check:
         fc = result.frame_check
         print(f"frame numbers vs videos: {fc['frames_checked']:,} frame(s) of {fc['videos_probed']:,} video(s) "
               f"checked, {fc['frames_beyond_video']:,} past their video's frame count "
-              f"(max frame / frame count {fc['max_frame_over_frame_count']})")
+              f"(max frame / frame count {fc['max_frame_over_frame_count']})", file=out)
     lines = format_problems(result.warnings, per_code=20 if args.brief else None)
-    print(f"{len(result.warnings)} warning(s)" + (":" if lines else ""))
+    print(f"{len(result.warnings)} warning(s)" + (":" if lines else ""), file=out)
     for line in lines:
-        print(line)
+        print(line, file=out)
     ds.save(args.out)
+    report = {"summary": summary, "import": imp, "frame_check": result.frame_check, "problems": [
+        {"code": p.code, "path": p.path, "detail": p.detail} for p in result.warnings]}
     if args.report:
-        atomic_write_json(args.report, {"summary": summary, "import": imp, "problems": [
-            {"code": p.code, "path": p.path, "detail": p.detail} for p in result.warnings]}, indent=1)
-    print(f"wrote {args.out} ({len(ds.images):,} frames)" + (f" and {args.report}" if args.report else ""))
+        atomic_write_json(args.report, report, indent=1)
+    print(f"wrote {args.out} ({len(ds.images):,} frames)" + (f" and {args.report}" if args.report else ""), file=out)
+    if args.json:
+        print(json.dumps({**report, "out": str(args.out)}, indent=1, allow_nan=False))
     return 0
 
 
@@ -75,15 +86,20 @@ def _info(args) -> int:
     from avatar_bench.format import AvatarDataset
 
     ds = AvatarDataset.load(args.file, validate=False)
-    print(format_summary(summarize(ds), title=args.file))
+    out = sys.stderr if args.json else sys.stdout
+    summary = summarize(ds)
+    print(format_summary(summary, title=args.file), file=out)
     problems = ds.problems()
     problems += [] if problems else scenario_problems(ds)  # the scenario rule needs sound ids and masks
     shown = problems[:20] if args.brief else problems
-    print(f"{len(problems)} problem(s)" + (":" if problems else ""))
+    print(f"{len(problems)} problem(s)" + (":" if problems else ""), file=out)
     for line in shown:
-        print(f"  {line}")
+        print(f"  {line}", file=out)
     if len(shown) < len(problems):
-        print(f"  ... and {len(problems) - len(shown)} more (without --brief: all)")
+        print(f"  ... and {len(problems) - len(shown)} more (without --brief: all)", file=out)
+    if args.json:
+        print(json.dumps({"file": str(args.file), "summary": summary, "problems": [str(p) for p in problems]},
+                         indent=1, allow_nan=False))
     return 0
 
 

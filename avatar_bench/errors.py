@@ -42,7 +42,8 @@ class MissingDependencyError(AvatarError):
     """An optional dependency is not installed; the message names the pip extra that brings it."""
 
     def __init__(self, module: str, extra: str):
-        super().__init__(f"this feature needs the '{module}' package: pip install 'avatar-toolkit[{extra}]'")
+        super().__init__(f"this feature needs the '{module}' package: pip install -e '.[{extra}]' "
+                         "in the toolkit's checkout")
         self.module = module
         self.extra = extra
 

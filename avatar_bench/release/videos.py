@@ -1,6 +1,6 @@
 """Probing the release's videos (``<youtube_id>_<start:05d>.mp4``) with PyAV: size, fps, duration, frame count.
 
-PyAV is optional (``pip install 'avatar-toolkit[release]'``); it is imported only when videos are given.
+PyAV is optional (``pip install -e '.[release]'`` in the checkout); it is imported only when videos are given.
 The frame number in a frame JSON's name is presumably the frame index at the clip's native fps: the importer
 checks it against each video's frame count and gives a frame the timestamp ``frame / fps``.
 """

@@ -156,7 +156,7 @@ def test_videos_without_pyav_name_the_extra(tmp_path):
             f"sys.exit(main(['import-release', {str(root)!r}, '--videos', {str(tmp_path)!r}, '--out', 'x.json']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
-    assert proc.returncode == 2 and "pip install 'avatar-toolkit[release]'" in proc.stderr
+    assert proc.returncode == 2 and "pip install -e '.[release]'" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "x.json").exists()
 
 
@@ -186,3 +186,20 @@ def test_cli_prints_every_problem_unless_brief(tmp_path, capsys):
     assert main(["import-release", str(root), "--out", str(tmp_path / "b.json"), "-q", "--brief"]) == 0
     printed = capsys.readouterr().out
     assert printed.count("polygon 1: 2 point(s)") == 20 and "... and 5 more" in printed
+
+
+def test_json_prints_one_object_on_stdout_and_the_table_on_stderr(tmp_path, capsys):
+    many = {f"abcdefghijk_00010/{k:05d}": frame(polygons=SQUARE + [[0, 0, 1, 1]]) for k in range(3)}
+    root, out = write_frames(tmp_path / "m", many), tmp_path / "a.json"
+    assert main(["import-release", str(root), "--out", str(out), "-q", "--json"]) == 0
+    printed = capsys.readouterr()
+    found = json.loads(printed.out)  # stdout is the object alone
+    assert found["out"] == str(out) and found["import"]["timestamps"] == "unset: imported without --videos"
+    assert [p["code"] for p in found["problems"]] == ["short_polygon"] * 3
+    assert found["summary"]["frames"] == 3 and found["summary"]["frames_per_scenario"]["single"] == 3
+    assert "warning short_polygon x3" in printed.err and "wrote" in printed.err
+    assert main(["info", str(out), "--json"]) == 0
+    printed = capsys.readouterr()
+    info = json.loads(printed.out)
+    assert info["file"] == str(out) and info["summary"] == found["summary"] and info["problems"] == []
+    assert str(out) in printed.err  # the table's title
