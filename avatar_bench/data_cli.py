@@ -55,20 +55,18 @@ def _import(args) -> int:
                             task_map=parse_task_map(args.task_map), progress=not args.quiet)
     ds = result.dataset
     ds.validate(source=f"import of {args.metadata}")
-    out = sys.stderr if args.json else sys.stdout
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the object alone
     summary = summarize(ds)
     imp = ds.info["import"]
-    print(format_summary(summary, title=f"{args.metadata}: images {imp['images']}; timestamps {imp['timestamps']}"),
-          file=out)
+    text = [format_summary(summary, title=f"{args.metadata}: images {imp['images']}; timestamps {imp['timestamps']}")]
     if result.frame_check:
         fc = result.frame_check
-        print(f"frame numbers vs videos: {fc['frames_checked']:,} frame(s) of {fc['videos_probed']:,} video(s) "
-              f"checked, {fc['frames_beyond_video']:,} past their video's frame count "
-              f"(max frame / frame count {fc['max_frame_over_frame_count']})", file=out)
+        text.append(f"frame numbers vs videos: {fc['frames_checked']:,} frame(s) of {fc['videos_probed']:,} video(s) "
+                    f"checked, {fc['frames_beyond_video']:,} past their video's frame count "
+                    f"(max frame / frame count {fc['max_frame_over_frame_count']})")
     lines = format_problems(result.warnings, per_code=20 if args.brief else None)
-    print(f"{len(result.warnings)} warning(s)" + (":" if lines else ""), file=out)
-    for line in lines:
-        print(line, file=out)
+    text += [f"{len(result.warnings)} warning(s)" + (":" if lines else ""), *lines]
+    print("\n".join(text), file=out)
     ds.save(args.out)
     report = {"summary": summary, "import": imp, "frame_check": result.frame_check, "problems": [
         {"code": p.code, "path": p.path, "detail": p.detail} for p in result.warnings]}
@@ -86,17 +84,15 @@ def _info(args) -> int:
     from avatar_bench.format import AvatarDataset
 
     ds = AvatarDataset.load(args.file, validate=False)
-    out = sys.stderr if args.json else sys.stdout
     summary = summarize(ds)
-    print(format_summary(summary, title=args.file), file=out)
     problems = ds.problems()
     problems += [] if problems else scenario_problems(ds)  # the scenario rule needs sound ids and masks
     shown = problems[:20] if args.brief else problems
-    print(f"{len(problems)} problem(s)" + (":" if problems else ""), file=out)
-    for line in shown:
-        print(f"  {line}", file=out)
+    text = [format_summary(summary, title=args.file), f"{len(problems)} problem(s)" + (":" if problems else ""),
+            *(f"  {line}" for line in shown)]
     if len(shown) < len(problems):
-        print(f"  ... and {len(problems) - len(shown)} more (without --brief: all)", file=out)
+        text.append(f"  ... and {len(problems) - len(shown)} more (without --brief: all)")
+    print("\n".join(text), file=sys.stderr if args.json else sys.stdout)  # with --json, stdout holds the object
     if args.json:
         print(json.dumps({"file": str(args.file), "summary": summary, "problems": [str(p) for p in problems]},
                          indent=1, allow_nan=False))
